@@ -1,0 +1,18 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The package root, found from this file whether it runs from `src/` (tests) or `dist/src/`. */
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("scim-bridge: cannot find package.json above " + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+
+export const PROJECT_ROOT = findRoot();
+export const MIGRATIONS_DIR = join(PROJECT_ROOT, "src", "storage", "migrations");
+export const SCHEMAS_DIR = join(PROJECT_ROOT, "schemas");
