@@ -1,0 +1,134 @@
+import type { Db } from "./db.js";
+import { sqlState, UNIQUE_VIOLATION } from "./db.js";
+import { UniquenessError } from "./resource-errors.js";
+import { isUuid } from "./uuid.js";
+
+/** A stored SCIM User: `resource` holds its attributes (no id, meta or schemas). */
+export interface UserRecord {
+  connectionId: string;
+  id: string;
+  userName: string;
+  externalId: string | null;
+  active: boolean;
+  resource: Record<string, unknown>;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface UserRow {
+  [key: string]: unknown;
+  connection_id: string;
+  id: string;
+  user_name: string;
+  external_id: string | null;
+  active: boolean;
+  resource: Record<string, unknown>;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = "connection_id, id, user_name, external_id, active, resource, version, created_at, updated_at";
+
+function toRecord(row: UserRow): UserRecord {
+  return {
+    connectionId: row.connection_id,
+    id: row.id,
+    userName: row.user_name,
+    externalId: row.external_id,
+    active: row.active,
+    resource: typeof row.resource === "string" ? (JSON.parse(row.resource) as Record<string, unknown>) : row.resource,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The indexed columns derived from a resource, so filters IdPs use never scan jsonb. */
+function indexedColumns(resource: Record<string, unknown>): unknown[] {
+  const emails = Array.isArray(resource.emails)
+    ? (resource.emails as { value?: unknown }[]).map((e) => e?.value).filter((v): v is string => typeof v === "string").map((v) => v.toLowerCase())
+    : [];
+  return [
+    String(resource.userName),
+    typeof resource.externalId === "string" ? resource.externalId : null,
+    resource.active !== false, // RFC 7643 §4.1.1: a user with no `active` is active
+    typeof resource.displayName === "string" ? resource.displayName : null,
+    emails,
+  ];
+}
+
+function mapUniqueness(error: unknown): never {
+  if (sqlState(error) === UNIQUE_VIOLATION) throw new UniquenessError("userName");
+  throw error;
+}
+
+export async function insertUser(tx: Db, connectionId: string, id: string, resource: Record<string, unknown>): Promise<UserRecord> {
+  const result = await tx
+    .query<UserRow>(
+      `insert into scim_users (connection_id, id, user_name, external_id, active, display_name, emails, resource)
+       values ($1, $2, $3, $4, $5, $6, $7, $8) returning ${COLUMNS}`,
+      [connectionId, id, ...indexedColumns(resource), JSON.stringify(resource)],
+    )
+    .catch(mapUniqueness);
+  return toRecord(result.rows[0]!);
+}
+
+export async function getUser(db: Db, connectionId: string, id: string, options: { forUpdate?: boolean } = {}): Promise<UserRecord | null> {
+  if (!isUuid(id)) return null;
+  const result = await db.query<UserRow>(
+    `select ${COLUMNS} from scim_users where connection_id = $1 and id = $2${options.forUpdate ? " for update" : ""}`,
+    [connectionId, id],
+  );
+  return result.rows[0] ? toRecord(result.rows[0]) : null;
+}
+
+/** Replaces the attributes and bumps the version; the caller holds the row (`getUser … forUpdate`). */
+export async function updateUser(tx: Db, connectionId: string, id: string, resource: Record<string, unknown>): Promise<UserRecord> {
+  const result = await tx
+    .query<UserRow>(
+      `update scim_users set user_name = $3, external_id = $4, active = $5, display_name = $6, emails = $7,
+         resource = $8, version = version + 1, updated_at = now()
+       where connection_id = $1 and id = $2 returning ${COLUMNS}`,
+      [connectionId, id, ...indexedColumns(resource), JSON.stringify(resource)],
+    )
+    .catch(mapUniqueness);
+  return toRecord(result.rows[0]!);
+}
+
+export async function deleteUser(tx: Db, connectionId: string, id: string): Promise<UserRecord | null> {
+  if (!isUuid(id)) return null;
+  const result = await tx.query<UserRow>(`delete from scim_users where connection_id = $1 and id = $2 returning ${COLUMNS}`, [connectionId, id]);
+  return result.rows[0] ? toRecord(result.rows[0]) : null;
+}
+
+export interface ListQuery {
+  /** Boolean SQL over alias `u`; `$1` is the connection id. */
+  where: string;
+  /** ORDER BY contents over alias `u`. */
+  order: string;
+  /** Parameter values, the first being the connection id. */
+  values: unknown[];
+  offset: number;
+  limit: number;
+}
+
+/** One page and the total that matched (RFC 7644 §3.4.2.4), both from SQL. */
+export async function listUsers(db: Db, query: ListQuery): Promise<{ rows: UserRecord[]; total: number }> {
+  const where = `u.connection_id = $1 and (${query.where})`;
+  const page =
+    query.limit > 0
+      ? await db.query<UserRow>(
+          `select ${COLUMNS.split(", ").map((c) => "u." + c).join(", ")} from scim_users u where ${where} order by ${query.order}
+           limit ${Math.trunc(query.limit)} offset ${Math.trunc(query.offset)}`,
+          query.values,
+        )
+      : { rows: [] as UserRow[] };
+  // The page already tells the total when it is the first page and not full.
+  const total =
+    query.offset === 0 && page.rows.length < query.limit
+      ? page.rows.length
+      : ((await db.query<{ n: number }>(`select count(*)::int as n from scim_users u where ${where}`, query.values)).rows[0]?.n ?? 0);
+  return { rows: page.rows.map(toRecord), total };
+}

@@ -1,0 +1,64 @@
+import { groupDefinition, normalisePatchBody, normaliseResourceBody, unknownAttributes, userDefinition } from "../../src/scim/dialect.js";
+
+const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const patch = (...Operations: unknown[]) => ({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations });
+
+describe("IdP dialect normalisation", () => {
+  it("turns Entra's \"False\" string into a boolean for a boolean path", () => {
+    expect(normalisePatchBody(userDefinition(), patch({ op: "Replace", path: "active", value: "False" }))).toEqual(
+      patch({ op: "replace", path: "active", value: false }),
+    );
+  });
+
+  it("normalises the keys of a no-path replace as paths, leaving strings of string attributes alone", () => {
+    const body = patch({ op: "Replace", value: { active: "True", "name.givenName": "G", displayName: "True", [`${ENTERPRISE}:manager`]: "m1" } });
+    expect(normalisePatchBody(userDefinition(), body)).toEqual(
+      patch({ op: "replace", value: { active: true, "name.givenName": "G", displayName: "True", [`${ENTERPRISE}:manager`]: { value: "m1" } } }),
+    );
+  });
+
+  it("reads the boolean sub-attribute behind a value-path filter", () => {
+    expect(normalisePatchBody(userDefinition(), patch({ op: "Add", path: 'emails[type eq "work"].primary', value: "true" }))).toEqual(
+      patch({ op: "add", path: 'emails[type eq "work"].primary', value: true }),
+    );
+  });
+
+  it("wraps a bare manager id in {value}", () => {
+    expect(normalisePatchBody(userDefinition(), patch({ op: "Add", path: `${ENTERPRISE}:manager`, value: "boss" }))).toEqual(
+      patch({ op: "add", path: `${ENTERPRISE}:manager`, value: { value: "boss" } }),
+    );
+  });
+
+  it("coerces booleans inside resource bodies, including multi-valued and extension attributes", () => {
+    expect(normaliseResourceBody(userDefinition(), { userName: "x", active: "False", emails: [{ value: "a@x", primary: "true" }], [ENTERPRISE]: { manager: "m" } })).toEqual({
+      userName: "x",
+      active: false,
+      emails: [{ value: "a@x", primary: true }],
+      [ENTERPRISE]: { manager: { value: "m" } },
+    });
+  });
+
+  it("leaves what is not a string boolean for SCIMMY to judge", () => {
+    expect(normaliseResourceBody(userDefinition(), { userName: "x", active: "maybe" })).toEqual({ userName: "x", active: "maybe" });
+  });
+});
+
+describe("unknown attributes", () => {
+  it("names every attribute no schema defines, at any depth", () => {
+    expect(
+      unknownAttributes(userDefinition(), {
+        userName: "x",
+        foo: 1,
+        name: { givenName: "a", bar: 2 },
+        [ENTERPRISE]: { manager: { value: "m" }, zap: 1 },
+        "urn:example:unknown:1.0:User": { a: 1 },
+        emails: [{ value: "x", wat: 1 }],
+      }).sort(),
+    ).toEqual(["emails.wat", "foo", "name.bar", `${ENTERPRISE}:zap`, "urn:example:unknown:1.0:User"].sort());
+  });
+
+  it("accepts schemas, id, meta and every defined attribute, in any case", () => {
+    expect(unknownAttributes(userDefinition(), { schemas: [], id: "1", meta: {}, USERNAME: "x", Name: { GivenName: "a" }, [`${ENTERPRISE}:employeeNumber`]: "7" })).toEqual([]);
+    expect(unknownAttributes(groupDefinition(), { displayName: "x", members: [{ value: "a", display: "b", type: "User" }] })).toEqual([]);
+  });
+});
