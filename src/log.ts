@@ -7,7 +7,7 @@ export type Logger = winston.Logger;
 const SECRET_KEYS = /^(authorization|token|access_token|refresh_token|secret|password|pass|client_secret|cookie|set-cookie|privatekey|private_key|apikey|api_key)$/i;
 const PERSONAL_KEYS = /^(email|emails|mail|phonenumbers)$/i;
 const EMAIL = /[^\s@"'<>]+@[^\s@"'<>]+\.[^\s@"'<>]+/g;
-const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}/gi;
 const OUR_TOKENS = /\b(scb|scba)_[A-Za-z0-9_-]{20,}/g;
 
 /** Replaces secrets and emails anywhere in a value; used by the log format and tested on its own. */
