@@ -1,0 +1,151 @@
+/**
+ * `npm run bench:scim`: the bridge against a SCIMMY-only baseline, under the two loads an IdP
+ * produces — PATCH active=false (deprovisioning) and GET by userName filter (its lookup before
+ * every push) — with figures, the targets judged, and a JSON copy in bench/results/.
+ *
+ * Env (all optional): SEED_USERS (Default: 100000), BENCH_SECONDS per measured run (Default: 10),
+ * BENCH_CONNECTIONS (Default: 10), BENCH_ONLY=baseline|bridge to run one server.
+ * Exits 0 when the figures were taken, whatever the verdicts; 1 when a server could not be run.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PROJECT_ROOT } from "../src/paths.js";
+import { sampleRss, startChild, stopChild, stopChildrenOnExit, type Started } from "./children.js";
+import { checkServer, fetchUserIds, filterByUserName, measure, patchActive, type Measurement, type Server } from "./load.js";
+import { judgeTargets, printReport, writeResults, type ServerRun } from "./report.js";
+import { seedBridge } from "./seed-bridge.js";
+import { seedUserCount } from "./seed-users.js";
+
+/** Distinct users the PATCH scenario cycles over (Default: 5000, fewer if fewer are seeded). */
+const PATCH_USER_IDS = 5_000;
+/** Unmeasured load before each measured run, in seconds. */
+const WARMUP_SECONDS = 2;
+const BASELINE_START_TIMEOUT_MS = 120_000;
+const BRIDGE_START_TIMEOUT_MS = 120_000;
+const BRIDGE_CLI = join(PROJECT_ROOT, "dist", "src", "cli", "index.js");
+
+interface Settings {
+  users: number;
+  seconds: number;
+  connections: number;
+  only: "baseline" | "bridge" | undefined;
+}
+
+function loadSettings(env: NodeJS.ProcessEnv): Settings {
+  const integer = (name: string, fallback: number, max: number): number => {
+    const raw = env[name] ?? String(fallback);
+    if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+      throw new Error(`${name}=${JSON.stringify(raw)} is not a whole number from 1 to ${max}; set e.g. ${name}=${fallback}`);
+    }
+    return Number(raw);
+  };
+  const only = env.BENCH_ONLY || undefined;
+  if (only !== undefined && only !== "baseline" && only !== "bridge") {
+    throw new Error(`BENCH_ONLY=${JSON.stringify(only)} is unknown; use baseline, bridge, or leave it unset for both`);
+  }
+  return { users: seedUserCount(env), seconds: integer("BENCH_SECONDS", 10, 3_600), connections: integer("BENCH_CONNECTIONS", 10, 1_000), only };
+}
+
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+/** Both scenarios against one started server, each after a warm-up. */
+async function benchServer(server: Server, pid: number, settings: Settings): Promise<ServerRun> {
+  progress(`${server.name}: fetching user ids`);
+  const ids = await fetchUserIds(server, Math.min(PATCH_USER_IDS, settings.users));
+  const problems = await checkServer(server, ids[0]!, settings.users);
+  for (const problem of problems) progress(`!! ${server.name} check failed: ${problem}`);
+  const rss = sampleRss(pid);
+  const measurements: Measurement[] = [];
+  for (const scenario of [patchActive(server, ids), filterByUserName(server, settings.users)]) {
+    progress(`${server.name}: ${scenario.name}, ${WARMUP_SECONDS} s warm-up + ${settings.seconds} s with ${settings.connections} connections`);
+    await measure(server, scenario, { connections: settings.connections, seconds: WARMUP_SECONDS });
+    measurements.push(await measure(server, scenario, { connections: settings.connections, seconds: settings.seconds }));
+  }
+  return { server: server.name, measurements, rss: rss.stop(), problems };
+}
+
+async function withServer<T>(started: Started<Server>, run: (server: Server, pid: number) => Promise<T>): Promise<T> {
+  try {
+    return await run(started.ready, started.pid);
+  } finally {
+    await stopChild(started.child);
+  }
+}
+
+async function runBaseline(settings: Settings): Promise<ServerRun> {
+  progress(`baseline: starting with ${settings.users} users`);
+  const started = await startChild<Server>({
+    name: "baseline",
+    args: [join(PROJECT_ROOT, "dist", "bench", "baseline-server.js")],
+    env: { ...process.env, SEED_USERS: String(settings.users) },
+    ready: (line) => (line.ready === true && typeof line.url === "string" && typeof line.token === "string" ? { name: "baseline", scimUrl: line.url, token: line.token } : undefined),
+    timeoutMs: BASELINE_START_TIMEOUT_MS,
+  });
+  return withServer(started, (server, pid) => benchServer(server, pid, settings));
+}
+
+async function runBridge(settings: Settings): Promise<ServerRun> {
+  if (!existsSync(BRIDGE_CLI)) throw new Error(`bridge is not built: ${BRIDGE_CLI} is missing; run \`npm run build\`, or set BENCH_ONLY=baseline`);
+  const dataDir = await mkdtemp(join(tmpdir(), "scim-bench-"));
+  try {
+    progress(`bridge: seeding ${settings.users} users into ${dataDir}`);
+    const { token } = await seedBridge(dataDir, settings.users, progress);
+    globalThis.gc?.(); // the seeding PGlite is closed; give its memory back before measuring
+    progress("bridge: starting");
+    const started = await startChild<Server>({
+      name: "bridge",
+      args: [BRIDGE_CLI, "serve"],
+      env: {
+        ...process.env,
+        DATA_DIR: dataDir,
+        DATABASE_URL: "", // embedded PGlite in DATA_DIR, even if the shell names a server
+        PORT: "0",
+        // The "listening" line is logged at info; requests are logged at http, below info, so
+        // info adds nothing per request (warn would hide the line the bench waits for).
+        LOG_LEVEL: "info",
+        DEMO_CONNECTION: "false",
+        ADMIN_TOKEN: randomBytes(32).toString("base64url"),
+      },
+      ready: (line) => (line.event === "listening" && typeof line.url === "string" ? { name: "bridge", scimUrl: `${line.url}/scim/v2`, token } : undefined),
+      timeoutMs: BRIDGE_START_TIMEOUT_MS,
+    });
+    return await withServer(started, (server, pid) => benchServer(server, pid, settings));
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  stopChildrenOnExit();
+  const settings = loadSettings(process.env);
+  const setup = `${settings.users} users, ${settings.connections} connections, ${settings.seconds} s per run, node ${process.version}`;
+  const runs: ServerRun[] = [];
+  let failure: Error | undefined;
+  for (const [name, run] of [["baseline", runBaseline], ["bridge", runBridge]] as const) {
+    if (settings.only !== undefined && settings.only !== name) continue;
+    try {
+      runs.push(await run(settings));
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+      break;
+    }
+  }
+  const targets = judgeTargets(runs);
+  if (runs.length > 0) {
+    printReport(runs, targets, setup);
+    const file = await writeResults({ at: new Date().toISOString(), setup: { ...settings, node: process.version }, runs, targets });
+    progress(`figures written to ${file}`);
+  }
+  if (failure) {
+    progress(`FAILED: ${failure.message}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error: unknown) => {
+  progress(`FAILED: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

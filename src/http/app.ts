@@ -1,0 +1,57 @@
+import express, { type NextFunction, type Request, type Response } from "express";
+import { adminRouter } from "../admin/router.js";
+import type { Logger } from "../log.js";
+import type { ScimAuthenticator } from "../scim/auth.js";
+import type { ChangeRecorder } from "../scim/changes.js";
+import { scimRouter } from "../scim/router.js";
+import type { ScimLimits } from "../scim/service-provider-config.js";
+import type { Db } from "../storage/db.js";
+import { migrationStatus } from "../storage/migrate.js";
+import { requestLog } from "./request-log.js";
+
+export const SCIM_PATH = "/scim/v2";
+
+export interface AppDeps {
+  db: Db;
+  log: Logger;
+  authenticator: ScimAuthenticator;
+  recorder: ChangeRecorder;
+  limits: ScimLimits;
+  publicUrl: string | undefined;
+}
+
+/** The HTTP surfaces: /scim/v2 for IdPs, /admin/api for people, /healthz and /readyz for orchestrators. */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false); // SCIM resources carry their own weak ETags (RFC 7644 §3.14)
+  app.set("query parser", "simple"); // filters are strings, never nested objects
+  app.use(requestLog(deps.log.child({ module: "http" })));
+
+  const baseOf = (req: Request) => deps.publicUrl ?? `${req.protocol}://${req.get("host") ?? "localhost"}`;
+  app.use(SCIM_PATH, scimRouter({ ...deps, log: deps.log.child({ module: "scim" }) }));
+  app.use("/admin/api", adminRouter({ db: deps.db, log: deps.log.child({ module: "admin" }), scimUrl: (req) => baseOf(req) + SCIM_PATH }));
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      await deps.db.query("select 1");
+      const migrations = await migrationStatus(deps.db);
+      const ready = migrations.applied === migrations.known;
+      res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "migrating", database: "reachable", migrations });
+    } catch {
+      res.status(503).json({ status: "unavailable", database: "unreachable" });
+    }
+  });
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: { status: 404, message: "not found", hint: `SCIM lives under ${SCIM_PATH}, the admin API under /admin/api` } });
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    deps.log.error("unhandled request error", { path: req.path, error });
+    if (!res.headersSent) res.status(500).json({ error: { status: 500, message: "internal error; the bridge has logged it" } });
+  });
+  return app;
+}

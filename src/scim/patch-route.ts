@@ -1,0 +1,68 @@
+import type { Request, Response } from "express";
+import SCIMMY from "scimmy";
+import type { ScimContext } from "./context.js";
+import { withSchemas } from "./with-schemas.js";
+import { scimError } from "./scim-error.js";
+import { RetryPatch } from "./storage-guard.js";
+
+const PATCH_ATTEMPTS = 5;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Entra ID replaces `emails[type eq "work"].value` on users that have no work email yet, expecting
+ * it to be added (as Microsoft's SCIM guidance shows); RFC 7644 §3.5.2.3 would answer 400 noTarget.
+ * When a simple `attr[sub eq "x"].leaf` filter matches no value, the op becomes an add of
+ * `{sub: "x", leaf: value}` to `attr`.
+ */
+export function addMissingValuePathTargets(body: unknown, current: Record<string, unknown>): unknown {
+  if (!isObject(body) || !Array.isArray(body.Operations)) return body;
+  const Operations = body.Operations.map((operation: unknown) => {
+    if (!isObject(operation) || typeof operation.path !== "string" || !["add", "replace"].includes(String(operation.op))) return operation;
+    const match = /^(\w+)\[\s*(\w+)\s+eq\s+"([^"]*)"\s*\]\.(\w+)$/i.exec(operation.path);
+    if (!match) return operation;
+    const [, attr, sub, wantedValue, leaf] = match as unknown as [string, string, string, string, string];
+    const key = Object.keys(current).find((k) => k.toLowerCase() === attr.toLowerCase());
+    const values = key && Array.isArray(current[key]) ? (current[key] as Record<string, unknown>[]) : [];
+    const hit = values.some((v) => {
+      const subKey = Object.keys(v).find((k) => k.toLowerCase() === sub.toLowerCase());
+      return subKey !== undefined && String(v[subKey]).toLowerCase() === wantedValue.toLowerCase();
+    });
+    return hit ? operation : { op: "add", path: attr, value: [{ [sub]: wantedValue, [leaf]: operation.value }] };
+  });
+  return { ...body, Operations };
+}
+
+/**
+ * PATCH (RFC 7644 §3.5.2), run here rather than by scimmy-routers so that it reads the full
+ * resource whatever `attributes` asks for, re-applies itself when a concurrent write got in
+ * between its read and its write (optimistic, on the row version), and always answers 200 with
+ * the resource, which Okta expects, even when the PATCH changed nothing.
+ */
+export function patchRoute(kind: "User" | "Group") {
+  const Resource = kind === "User" ? SCIMMY.Resources.User : SCIMMY.Resources.Group;
+  const Schema = kind === "User" ? SCIMMY.Schemas.User : SCIMMY.Schemas.Group;
+  return async (req: Request, res: Response, next: (error?: unknown) => void): Promise<void> => {
+    const base = (req as unknown as { scim: ScimContext }).scim;
+    try {
+      if (!isObject(req.body)) throw scimError(400, "invalidSyntax", "PatchOp request expected message body to be single complex value");
+      const shaped = new Resource(req.params.id as string, req.query as Record<string, string>); // validates attributes/excludedAttributes
+      for (let attempt = 1; ; attempt++) {
+        const ctx: ScimContext = { ...base, patch: {} };
+        const resource = new Resource(req.params.id as string);
+        try {
+          const current = (await resource.read(ctx)) as unknown as InstanceType<typeof Schema>;
+          const body = addMissingValuePathTargets(req.body, JSON.parse(JSON.stringify(current)) as Record<string, unknown>);
+          const patched = await new SCIMMY.Messages.PatchOp(body as never).apply(current as never, async (instance: unknown) => resource.write(instance as never, ctx));
+          const result = new Schema((patched ?? current) as never, "out", Resource.basepath() as string, shaped.attributes);
+          res.status(200).send(withSchemas(result, kind));
+          return;
+        } catch (error) {
+          if (error instanceof RetryPatch && attempt < PATCH_ATTEMPTS) continue;
+          throw error;
+        }
+      }
+    } catch (error) {
+      next(error);
+    }
+  };
+}

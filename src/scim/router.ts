@@ -1,0 +1,175 @@
+import express, { type NextFunction, type Request, type Response } from "express";
+import SCIMMY from "scimmy";
+import SCIMMYRouters from "scimmy-routers";
+import type { Logger } from "../log.js";
+import type { Db } from "../storage/db.js";
+import type { ScimAuthenticator } from "./auth.js";
+import type { ChangeRecorder } from "./changes.js";
+import type { ScimContext } from "./context.js";
+import { declareSchemas } from "./declare.js";
+import { groupDefinition, normalisePatchBody, normaliseResourceBody, unknownAttributes, userDefinition } from "./dialect.js";
+import { registerGroupHandlers } from "./group-handlers.js";
+import { listResources, wanted, type ListParams } from "./lists.js";
+import { resourceRoutes } from "./resource-routes.js";
+import { describeScimError, errorBody, scimError } from "./scim-error.js";
+import { configureServiceProvider, type ScimLimits } from "./service-provider-config.js";
+import { registerUserHandlers } from "./user-handlers.js";
+
+export interface ScimRouterDeps {
+  db: Db;
+  log: Logger;
+  authenticator: ScimAuthenticator;
+  recorder: ChangeRecorder;
+  limits: ScimLimits;
+  /** The public base URL (PUBLIC_URL); unset → taken from each request's Host. */
+  publicUrl: string | undefined;
+}
+
+const SCIM_TYPES = ["application/scim+json", "application/json", "application/*+json"];
+const SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+const scimOf = (req: Request): ScimContext => (req as unknown as { scim: ScimContext }).scim;
+
+function sendError(res: Response, status: number, scimType: string | null, detail: string): void {
+  res.status(status).type("application/scim+json").send(errorBody(status, scimType, detail));
+}
+
+let handlersRegistered = false;
+
+/**
+ * `/scim/v2`: our own middleware first (body limits, authentication, IdP dialects, unknown
+ * attributes), then our list, search and PATCH routes, then scimmy-routers for the rest
+ * (discovery, GET by id, POST, PUT, DELETE, Bulk). Resources are declared before scimmy-routers
+ * is constructed, and SCIMMY.Config is set after it (scimmy-facts.md §9).
+ */
+export function scimRouter(deps: ScimRouterDeps): express.Router {
+  declareSchemas();
+  if (!handlersRegistered) {
+    registerUserHandlers();
+    registerGroupHandlers();
+    handlersRegistered = true;
+  }
+  const router = express.Router();
+
+  router.use(express.json({ type: SCIM_TYPES, limit: deps.limits.maxBodyBytes, strict: false }));
+  router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const type = (error as { type?: string }).type;
+    if (type === "entity.too.large") return sendError(res, 413, null, `The request body exceeds ${deps.limits.maxBodyBytes} bytes`);
+    if (type === "entity.parse.failed") return sendError(res, 400, "invalidSyntax", "The request body is not valid JSON");
+    if (type === "charset.unsupported" || type === "encoding.unsupported") return sendError(res, 415, null, "Send the body as UTF-8 JSON");
+    next(error);
+  });
+
+  const baseUri = (req: Request) => deps.publicUrl ?? `${req.protocol}://${req.get("host") ?? "localhost"}`;
+  router.use(async (req: Request, res: Response, next: NextFunction) => {
+    res.setHeader("Content-Type", "application/scim+json");
+    // meta.location for our own routes (scimmy-routers sets the same for its routes)
+    const location = baseUri(req) + req.baseUrl;
+    SCIMMY.Resources.User.basepath(location);
+    SCIMMY.Resources.Group.basepath(location);
+    try {
+      const result = await deps.authenticator.authenticate(req.headers.authorization);
+      if (!result.ok) {
+        res.setHeader("WWW-Authenticate", 'Bearer realm="scim-bridge"');
+        return sendError(res, 401, null, result.detail);
+      }
+      res.locals.connectionId = result.connectionId;
+      const query = req.query as Record<string, unknown>;
+      const ctx: ScimContext = {
+        connectionId: result.connectionId,
+        db: deps.db,
+        recorder: deps.recorder,
+        log: deps.log,
+        res,
+        ifMatch: req.headers["if-match"],
+        withMembers: wanted("members", { attributes: query.attributes as string | undefined, excludedAttributes: query.excludedAttributes as string | undefined }),
+      };
+      (req as unknown as { scim: ScimContext }).scim = ctx;
+      next();
+    } catch (error) {
+      deps.log.error("SCIM authentication could not complete", { error });
+      sendError(res, 503, null, "The bridge cannot reach its database; retry later");
+    }
+  });
+
+  // Normalise what IdPs really send, and refuse attributes we would otherwise drop silently.
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    const kind = /^\/(Users|Groups)(\/|$)/i.exec(req.path)?.[1]?.toLowerCase();
+    if (!kind || !["POST", "PUT", "PATCH"].includes(req.method) || req.path.endsWith("/.search")) return next();
+    const definition = kind === "users" ? userDefinition() : groupDefinition();
+    if (req.method === "PATCH") {
+      req.body = normalisePatchBody(definition, req.body);
+      return next();
+    }
+    const unknown = unknownAttributes(definition, req.body);
+    if (unknown.length > 0) {
+      return sendError(res, 400, "invalidSyntax", `Unknown attribute${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `'${u}'`).join(", ")}: not in any schema of this resource type (see /Schemas)`);
+    }
+    req.body = normaliseResourceBody(definition, req.body);
+    next();
+  });
+  router.post("/Bulk", (req: Request, _res: Response, next: NextFunction) => {
+    scimOf(req).bulk = true;
+    const operations = (req.body as { Operations?: unknown })?.Operations;
+    if (Array.isArray(operations)) {
+      for (const op of operations as { path?: unknown; method?: unknown; data?: unknown }[]) {
+        if (typeof op?.path !== "string") continue;
+        const definition = /^\/Groups/i.test(op.path) ? groupDefinition() : userDefinition();
+        op.data = String(op.method).toUpperCase() === "PATCH" ? normalisePatchBody(definition, op.data) : normaliseResourceBody(definition, op.data);
+      }
+    }
+    next();
+  });
+
+  const list = (kind: "User" | "Group", from: "query" | "body") => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      if (from === "body") {
+        const body = req.body as { schemas?: unknown } | undefined;
+        if (!body || typeof body !== "object" || !Array.isArray(body.schemas) || !body.schemas.includes(SEARCH_REQUEST)) {
+          throw scimError(400, "invalidSyntax", `A search request body must be a JSON object with schemas ["${SEARCH_REQUEST}"]`);
+        }
+      }
+      const params = (from === "query" ? req.query : req.body) as ListParams & { attributes?: unknown; excludedAttributes?: unknown };
+      const normalised = from === "body" ? { ...params, attributes: join(params.attributes), excludedAttributes: join(params.excludedAttributes) } : params;
+      res.status(200).send(await listResources(kind, normalised, scimOf(req), deps.limits));
+    } catch (error) {
+      next(error);
+    }
+  };
+  router.get("/Users", list("User", "query"));
+  router.get("/Groups", list("Group", "query"));
+  router.post("/Users/.search", list("User", "body"));
+  router.post("/Groups/.search", list("Group", "body"));
+  router.post("/.search", list("User", "body"));
+  router.use("/Users", resourceRoutes("User"));
+  router.use("/Groups", resourceRoutes("Group"));
+
+  router.use(
+    new SCIMMYRouters({
+      type: "bearer",
+      handler: (async () => undefined) as unknown as () => Promise<string>, // authenticated above; /Me has no user → 501
+      context: async (req: Request) => scimOf(req),
+      baseUri: async (req: Request) => baseUri(req),
+    }) as unknown as express.Router,
+  );
+  configureServiceProvider(deps.limits);
+
+  // Errors from our own routes (scimmy-routers answers its own): RFC 7644 §3.12 bodies, never a stack.
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      deps.log.error("SCIM request failed after its answer was sent", { path: req.path, error });
+      return;
+    }
+    const scim = describeScimError(error);
+    if (scim) return res.status(scim.status).type("application/scim+json").send(scim.body);
+    if (error instanceof TypeError) return sendError(res, 400, "invalidValue", error.message);
+    deps.log.error("unexpected error on SCIM route", { path: req.path, error, stack: (error as Error)?.stack });
+    sendError(res, 500, null, "Internal error; the bridge has logged it");
+  });
+  return router;
+}
+
+/** SearchRequest (RFC 7644 §3.4.3) carries attributes as arrays; query strings carry commas. */
+function join(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? value.join(",") : String(value);
+}

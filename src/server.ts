@@ -1,0 +1,96 @@
+import type { AddressInfo } from "node:net";
+import { createServer, type Server } from "node:http";
+import { baseUrl, type Config } from "./config.js";
+import { createApp, SCIM_PATH } from "./http/app.js";
+import type { Logger } from "./log.js";
+import { createScimAuthenticator } from "./scim/auth.js";
+import { changeRecorders, type ChangeRecorder } from "./scim/changes.js";
+import { bootstrapAdminToken } from "./storage/admin-tokens-repo.js";
+import { createConnection, listConnections } from "./storage/connections-repo.js";
+import { createBearerToken } from "./storage/credentials-repo.js";
+import type { Db } from "./storage/db.js";
+import { migrate } from "./storage/migrate.js";
+import { openStorage } from "./storage/open.js";
+
+/** What a first start created and must be shown once (the secrets are never stored in clear). */
+export interface FirstRun {
+  demo?: { name: string; scimUrl: string; token: string };
+  adminToken?: string;
+}
+
+export interface RunningBridge {
+  url: string;
+  scimUrl: string;
+  db: Db;
+  server: Server;
+  firstRun: FirstRun;
+  /** Stops accepting, waits for in-flight requests (up to shutdownTimeoutMs), closes storage. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log: Logger;
+  /** Extra recorders on the change seam (the engine's, tests'). */
+  recorders?: ChangeRecorder[];
+  /** An already open database (tests); otherwise opened from the config. */
+  db?: Db;
+}
+
+/** Composition: storage → migrations → bootstrap → HTTP. */
+export async function startBridge(config: Config, options: StartOptions): Promise<RunningBridge> {
+  const { log } = options;
+  const db = options.db ?? (await openStorage(config));
+  const applied = await migrate(db);
+  if (applied.length > 0) log.info("migrations applied", { versions: applied, store: db.kind });
+
+  const firstRun: FirstRun = {};
+  const bootstrap = await bootstrapAdminToken(db, config.adminToken);
+  if (bootstrap.created && bootstrap.token) firstRun.adminToken = bootstrap.token;
+
+  const authenticator = createScimAuthenticator(db, log.child({ module: "auth" }));
+  const app = createApp({
+    db,
+    log,
+    authenticator,
+    recorder: changeRecorders(...(options.recorders ?? [])),
+    limits: { maxResults: config.maxResults, bulkMaxOperations: config.bulkMaxOperations, maxBodyBytes: config.maxBodyBytes },
+    publicUrl: config.publicUrl,
+  });
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = baseUrl(config, port);
+  const scimUrl = url + SCIM_PATH;
+
+  if (config.demoConnection && (await listConnections(db)).length === 0) {
+    const demo = await db.transaction(async (tx) => {
+      const connection = await createConnection(tx, "demo");
+      return createBearerToken(tx, connection.id, "demo");
+    });
+    firstRun.demo = { name: "demo", scimUrl, token: demo.token };
+    log.info("demo connection created", { connection: "demo", credentialId: demo.credential.id });
+  }
+  log.info("listening", { event: "listening", url, scimUrl, store: db.kind });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      const timer = setTimeout(() => {
+        log.warn("shutdown timeout: closing connections still in flight", { shutdownTimeoutMs: config.shutdownTimeoutMs });
+        server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      server.closeIdleConnections();
+      await drained;
+      clearTimeout(timer);
+      await authenticator.settled();
+      await db.close();
+      log.info("stopped", { event: "stopped" });
+    })());
+  return { url, scimUrl, db, server, firstRun, close };
+}
