@@ -160,7 +160,7 @@ function dateTime(name: string, value: Value): string {
 
 const SQL_OPERATOR: Record<string, string> = { eq: "=", ne: "is distinct from", gt: ">", ge: ">=", lt: "<", le: "<=" };
 const likePattern = (op: Operator, value: string): string => {
-  const escaped = value;
+  const escaped = value.replace(/[\\%_]/g, "\\$&");
   return op === "sw" ? `${escaped}%` : op === "ew" ? `%${escaped}` : `%${escaped}%`;
 };
 
@@ -230,7 +230,7 @@ function toSql(node: Node, scope: Scope, params: SqlParams): string {
       return `(${node.nodes.map((n) => toSql(n, scope, params)).join(` ${node.kind} `)})`;
     case "not":
       // Comparisons on absent values are NULL in SQL; SCIM's `not` must still match them.
-      return `(not (${toSql(node.node, scope, params)}))`;
+      return `((${toSql(node.node, scope, params)}) is not true)`;
     case "compare": {
       const resolved = scope(node.path);
       if (node.value !== null || node.op === "pr") return compare(resolved, node.op, node.value, params);

@@ -19,7 +19,7 @@ const TEXT_TYPES = ["string", "reference", "binary"];
 /** The value a resource sorts by; empty strings count as no value. */
 function sortKey(s: Scalar): string {
   if (!TEXT_TYPES.includes(s.type) || s.uuid) return s.sql;
-  return s.sql;
+  return `nullif(${s.caseExact ? s.sql : `lower(${s.sql})`}, '') collate "C"`;
 }
 
 function orderSql(map: ResourceMap, sortBy: string | undefined, sortOrder: "ascending" | "descending" | undefined): string {
