@@ -21,6 +21,8 @@ export interface AdminRouterDeps {
   log: Logger;
   /** The SCIM base URL IdPs are given, e.g. https://bridge.example.com/scim/v2. */
   scimUrl: (req: Request) => string;
+  /** Called after a credential is revoked or rotated, so no cache keeps accepting it. */
+  onCredentialsChanged?: () => void;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -105,6 +107,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     const label = typeof req.body?.label === "string" ? req.body.label : undefined;
     const revokeOthers = req.body?.revokeOthers === true;
     const rotated = await rotateBearerToken(db, c.id, { revokeOthers, ...(label ? { label } : {}) });
+    if (rotated.revokedCredentialIds.length > 0) deps.onCredentialsChanged?.();
     audit(req, res, "token.create", { connectionId: c.id, credentialId: rotated.credential.id, revoked: rotated.revokedCredentialIds });
     res.status(201).json({ id: rotated.credential.id, connection: c.name, scimUrl: deps.scimUrl(req), token: rotated.token, revoked: rotated.revokedCredentialIds });
   }));
@@ -129,6 +132,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     const c = await connection(req, res);
     if (!c) return;
     const revoked = await revokeCredential(db, c.id, String(req.params.credential));
+    if (revoked) deps.onCredentialsChanged?.();
     if (!revoked) return adminError(res, 404, `no active credential ${req.params.credential} in connection ${c.name}`, `list them: scim-bridge token list ${c.name}`);
     audit(req, res, "credential.revoke", { connectionId: c.id, credentialId: req.params.credential });
     res.status(204).end();

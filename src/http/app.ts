@@ -30,7 +30,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   const baseOf = (req: Request) => deps.publicUrl ?? `${req.protocol}://${req.get("host") ?? "localhost"}`;
   app.use(SCIM_PATH, scimRouter({ ...deps, log: deps.log.child({ module: "scim" }) }));
-  app.use("/admin/api", adminRouter({ db: deps.db, log: deps.log.child({ module: "admin" }), scimUrl: (req) => baseOf(req) + SCIM_PATH }));
+  app.use("/admin/api", adminRouter({ db: deps.db, log: deps.log.child({ module: "admin" }), scimUrl: (req) => baseOf(req) + SCIM_PATH,
+    onCredentialsChanged: () => deps.authenticator.forget(),
+  }));
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });

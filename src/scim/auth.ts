@@ -44,6 +44,12 @@ export interface ScimAuthenticatorOptions {
   lastUsedIntervalMs?: number;
   /** JWKS fetching and caching. */
   jwt?: Omit<JwtVerifierOptions, "now">;
+  /**
+   * How long an accepted bearer or basic credential is remembered, so a busy IdP costs no query
+   * per request (Default: 2000). A revocation made through this process takes effect at once
+   * (`forget()`); on other replicas within this time.
+   */
+  acceptCacheMs?: number;
 }
 
 export interface ScimAuthenticator {
@@ -51,6 +57,8 @@ export interface ScimAuthenticator {
   authenticate(authorizationHeader: string | undefined): Promise<AuthResult>;
   /** Resolves when the last_used_at writes in flight have finished: await it before closing the database. */
   settled(): Promise<void>;
+  /** Drops every remembered acceptance: call it when a credential is revoked or rotated. */
+  forget(): void;
 }
 
 /** Three base64url parts; the signature may be empty (alg "none"), so that such a token is refused as a JWT. */
@@ -66,6 +74,9 @@ export function createScimAuthenticator(db: Db, log: Logger, options: ScimAuthen
   const verifier = createJwtVerifier({ ...options.jwt, now });
   const lastTouched = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
+  const acceptCacheMs = options.acceptCacheMs ?? 2000;
+  /** sha256(Authorization header) → accepted result and until when it may be reused. */
+  const accepted = new Map<string, { result: AuthResult & { ok: true }; until: number }>();
 
   /** At most one write per credential per interval, off the request path; a failed write is logged and retried next time. */
   function touch(credentialId: string): void {
@@ -142,6 +153,26 @@ export function createScimAuthenticator(db: Db, log: Logger, options: ScimAuthen
     return accept("basic", found.id, found.connectionId);
   }
 
+  /** Reuses a recent acceptance of the same header; refusals are never remembered. */
+  async function remembered(header: string, check: () => Promise<AuthResult>): Promise<AuthResult> {
+    if (acceptCacheMs <= 0) return check();
+    const key = hashSecret(header);
+    const at = now();
+    const hit = accepted.get(key);
+    if (hit && hit.until > at) {
+      touch(hit.result.credentialId);
+      return hit.result;
+    }
+    const result = await check();
+    if (result.ok) {
+      if (accepted.size >= 10_000) accepted.clear();
+      accepted.set(key, { result, until: at + acceptCacheMs });
+    } else {
+      accepted.delete(key);
+    }
+    return result;
+  }
+
   return {
     async authenticate(authorizationHeader) {
       const header = authorizationHeader?.trim() ?? "";
@@ -152,13 +183,16 @@ export function createScimAuthenticator(db: Db, log: Logger, options: ScimAuthen
       // RFC 7235 §2.1: the scheme is case-insensitive.
       if (scheme === "bearer") {
         if (value === "") return refuse(AUTH_DETAIL.bearer, "bearer", "empty token");
-        return JWT_SHAPE.test(value) ? jwt(value) : bearer(value);
+        return JWT_SHAPE.test(value) ? jwt(value) : remembered(header, () => bearer(value));
       }
-      if (scheme === "basic") return basic(value);
+      if (scheme === "basic") return remembered(header, () => basic(value));
       return refuse(AUTH_DETAIL.scheme, scheme.slice(0, 20), "unsupported scheme");
     },
     async settled() {
       while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+    forget() {
+      accepted.clear();
     },
   };
 }

@@ -18,8 +18,10 @@ export interface ScimContext {
   ifMatch: string | undefined;
   /** False when the request excluded `members` (Entra: `excludedAttributes=members`). */
   withMembers: boolean;
-  /** Set while a PATCH runs: the version its read saw, which its write must still find. */
-  patch?: { baseVersion?: number };
+  /** Set while a PATCH runs: what its read saw; its write applies only if the row is unchanged. */
+  patch?: { baseVersion?: number; before?: import("../storage/users-repo.js").UserRecord };
+  /** The record the last write of this request stored (or found unchanged). */
+  written?: import("../storage/users-repo.js").UserRecord | import("../storage/groups-repo.js").GroupRecord;
   /** Set inside /Bulk: per-resource headers (ETag, Location) make no sense there. */
   bulk?: boolean;
 }

@@ -48,6 +48,7 @@ function normaliseValue(definition: Definition, path: string, value: Json): Json
 function normaliseObject(definition: Definition, prefix: string, value: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
+    if (v === null) continue; // RFC 7643 §2.5: null is unassigned
     const path = prefix ? `${prefix}.${key}` : key;
     out[key] = normaliseValue(definition, path, v);
   }
@@ -59,9 +60,11 @@ export function normaliseResourceBody(definition: Definition, body: Json): Json 
   if (!isObject(body)) return body;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
+    // RFC 7643 §2.5: null is unassigned; Entra sends "phoneNumbers": null, SCIMMY refuses it.
+    if (value === null) continue;
     if (key.toLowerCase().startsWith("urn:") && isObject(value) && !attributeAt(definition, key)?.type) {
       // An extension object: its attributes are addressed as "urn:…:User:attr".
-      out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normaliseValue(definition, `${key}:${k}`, v)]));
+      out[key] = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, normaliseValue(definition, `${key}:${k}`, v)]));
     } else {
       out[key] = normaliseValue(definition, key, value);
     }
@@ -92,6 +95,7 @@ export function unknownAttributes(definition: Definition, body: Json): string[] 
   if (!isObject(body)) return [];
   const unknown: string[] = [];
   const check = (path: string, value: unknown): void => {
+    if (value === null) return;
     const attribute = attributeAt(definition, path);
     if (!attribute) {
       unknown.push(path);
@@ -106,6 +110,8 @@ export function unknownAttributes(definition: Definition, body: Json): string[] 
   };
   for (const [key, value] of Object.entries(body)) {
     if (["schemas", "id", "meta"].includes(key.toLowerCase())) continue;
+    // RFC 7643 §2.5: null is unassigned. Entra's published example sends "department": null at the top level.
+    if (value === null) continue;
     if (key.toLowerCase().startsWith("urn:") && isObject(value) && !attributeAt(definition, key)?.type) {
       if (!attributeAt(definition, key)) {
         unknown.push(key);

@@ -74,17 +74,31 @@ async function replaceGroup(ctx: ScimContext, id: string, attributes: Record<str
   });
 }
 
+/** Stores a validated Group instance (SCIMMY's "in" schema): create without id, replace with one. */
+export async function writeGroup(ctx: ScimContext, id: string | undefined, instance: unknown): Promise<Record<string, unknown>> {
+  return guarded(ctx, "write group", async () => {
+    const plain = JSON.parse(JSON.stringify(instance)) as Record<string, unknown>;
+    const attributes = storable(instance, ["members"]);
+    const record = id ? await replaceGroup(ctx, id, attributes, plain) : await createGroup(ctx, attributes, plain);
+    announce(ctx, record, !id);
+    if (!ctx.withMembers) delete record.members;
+    ctx.written = record;
+    return groupResource(record);
+  });
+}
+
+/** Reads one group (with members unless the request excluded them), or 404. */
+export async function readGroup(ctx: ScimContext, id: string): Promise<GroupRecord> {
+  return guarded(ctx, "read group", async () => {
+    const record = await getGroup(ctx.db, ctx.connectionId, id, { withMembers: ctx.withMembers });
+    if (!record) throw scimError(404, null, `Resource ${id} not found`);
+    announce(ctx, record, false);
+    return record;
+  });
+}
+
 export function registerGroupHandlers(): void {
-  SCIMMY.Resources.Group.ingress((async (resource: { id?: string }, instance: unknown, ctx: ScimContext) =>
-    guarded(ctx, "write group", async () => {
-      const plain = JSON.parse(JSON.stringify(instance)) as Record<string, unknown>;
-      const attributes = storable(instance, ["members"]);
-      const record = resource.id ? await replaceGroup(ctx, resource.id, attributes, plain) : await createGroup(ctx, attributes, plain);
-      announce(ctx, record, !resource.id);
-      if (!ctx.withMembers) delete record.members;
-      return groupResource(record);
-    })) as never,
-  )
+  SCIMMY.Resources.Group.ingress((async (resource: { id?: string }, instance: unknown, ctx: ScimContext) => writeGroup(ctx, resource.id, instance)) as never)
     .egress((async (resource: { id?: string }, ctx: ScimContext) =>
       guarded(ctx, "read group", async () => {
         if (!resource.id) throw scimError(400, "invalidSyntax", "List this resource type at its own endpoint");

@@ -6,8 +6,9 @@ import { groupFilterSql, groupOrderSql, SqlParams, userFilterSql, userOrderSql }
 import { groupResource } from "./group-handlers.js";
 import { scimError } from "./scim-error.js";
 import { withSchemas } from "./with-schemas.js";
+import { groupJson, unnarrowed, userJson } from "./representation.js";
 import { guarded } from "./storage-guard.js";
-import { groupsOf, userResource } from "./user-handlers.js";
+import { userResource } from "./user-handlers.js";
 
 export const LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -79,13 +80,18 @@ export async function listResources(kind: "User" | "Group", raw: ListParams, ctx
     let resources: Record<string, unknown>[];
     let total: number;
     if (kind === "User") {
-      const page = await listUsers(ctx.db, query);
-      const groups = wanted("groups", params) ? await groupsOf(ctx.db, ctx.connectionId, page.rows.map((r) => r.id)) : new Map();
-      resources = page.rows.map((r) => withSchemas(new SCIMMY.Schemas.User(userResource(r, groups.get(r.id)), "out", SCIMMY.Resources.User.basepath() as string, resource.attributes as never), "User") as Record<string, unknown>);
+      const page = await listUsers(ctx.db, { ...query, withGroups: wanted("groups", params) });
+      const basepath = SCIMMY.Resources.User.basepath() as string;
+      resources = unnarrowed(params)
+        ? page.rows.map((r) => userJson(r, basepath))
+        : page.rows.map((r) => withSchemas(new SCIMMY.Schemas.User(userResource(r, r.groups), "out", basepath, resource.attributes as never), "User") as Record<string, unknown>);
       total = page.total;
     } else {
       const page = await listGroups(ctx.db, { ...query, withMembers: wanted("members", params) });
-      resources = page.rows.map((r) => withSchemas(new SCIMMY.Schemas.Group(groupResource(r), "out", SCIMMY.Resources.Group.basepath() as string, resource.attributes as never), "Group") as Record<string, unknown>);
+      const basepath = SCIMMY.Resources.Group.basepath() as string;
+      resources = unnarrowed(params)
+        ? page.rows.map((r) => groupJson(r, basepath))
+        : page.rows.map((r) => withSchemas(new SCIMMY.Schemas.Group(groupResource(r), "out", basepath, resource.attributes as never), "Group") as Record<string, unknown>);
       total = page.total;
     }
     return { schemas: [LIST_RESPONSE], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };

@@ -2,6 +2,10 @@ import type { Request, Response } from "express";
 import SCIMMY from "scimmy";
 import type { ScimContext } from "./context.js";
 import { withSchemas } from "./with-schemas.js";
+import { unnarrowed, userJson } from "./representation.js";
+import { writeGroup } from "./group-handlers.js";
+import { writeUser } from "./user-handlers.js";
+import type { UserRecord } from "../storage/users-repo.js";
 import { scimError } from "./scim-error.js";
 import { RetryPatch } from "./storage-guard.js";
 
@@ -35,26 +39,38 @@ export function addMissingValuePathTargets(body: unknown, current: Record<string
 /**
  * PATCH (RFC 7644 §3.5.2), run here rather than by scimmy-routers so that it reads the full
  * resource whatever `attributes` asks for, re-applies itself when a concurrent write got in
- * between its read and its write (optimistic, on the row version), and always answers 200 with
- * the resource, which Okta expects, even when the PATCH changed nothing.
+ * between its read and its write (optimistic, on the row version), and answers as IdPs expect:
+ * a User with 200 and the resource (Okta), a Group with 204 No Content (Entra's guidance: no
+ * member list back), unless `attributes`/`excludedAttributes` ask for a body.
+ * SCIMMY applies the operations and validates the result ("in" schema); the result is stored by
+ * the same write the ingress handler uses, without SCIMMY's extra "out" round trips.
  */
 export function patchRoute(kind: "User" | "Group") {
   const Resource = kind === "User" ? SCIMMY.Resources.User : SCIMMY.Resources.Group;
   const Schema = kind === "User" ? SCIMMY.Schemas.User : SCIMMY.Schemas.Group;
+  const write = kind === "User" ? writeUser : writeGroup;
   return async (req: Request, res: Response, next: (error?: unknown) => void): Promise<void> => {
     const base = (req as unknown as { scim: ScimContext }).scim;
+    const id = req.params.id as string;
     try {
       if (!isObject(req.body)) throw scimError(400, "invalidSyntax", "PatchOp request expected message body to be single complex value");
-      const shaped = new Resource(req.params.id as string, req.query as Record<string, string>); // validates attributes/excludedAttributes
+      const query = req.query as Record<string, unknown>;
+      const shaped = new Resource(id, query as Record<string, string>); // validates attributes/excludedAttributes
       for (let attempt = 1; ; attempt++) {
         const ctx: ScimContext = { ...base, patch: {} };
-        const resource = new Resource(req.params.id as string);
         try {
-          const current = (await resource.read(ctx)) as unknown as InstanceType<typeof Schema>;
+          const current = (await new Resource(id).read(ctx)) as unknown as InstanceType<typeof Schema>;
           const body = addMissingValuePathTargets(req.body, JSON.parse(JSON.stringify(current)) as Record<string, unknown>);
-          const patched = await new SCIMMY.Messages.PatchOp(body as never).apply(current as never, async (instance: unknown) => resource.write(instance as never, ctx));
-          const result = new Schema((patched ?? current) as never, "out", Resource.basepath() as string, shaped.attributes);
-          res.status(200).send(withSchemas(result, kind));
+          const patched = await new SCIMMY.Messages.PatchOp(body as never).apply(current as never, async (instance: unknown) =>
+            write(ctx, id, new Schema(instance as never, "in")),
+          );
+          if (!unnarrowed(query)) {
+            res.status(200).send(withSchemas(new Schema((patched ?? current) as never, "out", Resource.basepath() as string, shaped.attributes), kind));
+          } else if (kind === "Group") {
+            res.status(204).end();
+          } else {
+            res.status(200).send(userJson(ctx.written as UserRecord, Resource.basepath() as string));
+          }
           return;
         } catch (error) {
           if (error instanceof RetryPatch && attempt < PATCH_ATTEMPTS) continue;

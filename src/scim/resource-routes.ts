@@ -3,6 +3,9 @@ import SCIMMY from "scimmy";
 import type { ScimContext } from "./context.js";
 import { patchRoute } from "./patch-route.js";
 import { withSchemas } from "./with-schemas.js";
+import { groupJson, unnarrowed, userJson } from "./representation.js";
+import { readUser } from "./user-handlers.js";
+import { readGroup } from "./group-handlers.js";
 
 const scimOf = (req: Request): ScimContext => (req as unknown as { scim: ScimContext }).scim;
 
@@ -22,6 +25,13 @@ export function resourceRoutes(kind: "User" | "Group"): express.Router {
     fn(req, res).catch(next);
   };
   router.get("/:id", run(async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    if (unnarrowed(query)) {
+      const basepath = Resource.basepath() as string;
+      const id = String(req.params.id);
+      res.status(200).send(kind === "User" ? userJson(await readUser(scimOf(req), id), basepath) : groupJson(await readGroup(scimOf(req), id), basepath));
+      return;
+    }
     res.status(200).send(withSchemas(await make(Resource, req.params.id, req.query).read(scimOf(req)), kind));
   }));
   router.post("/", run(async (req, res) => {

@@ -50,6 +50,12 @@ export function scimRouter(deps: ScimRouterDeps): express.Router {
   }
   const router = express.Router();
 
+  // Discovery is read-only (RFC 7644 §4): anything but GET is 405 before a body is even parsed.
+  router.all(["/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/:id", "/Schemas", "/Schemas/:id"], (req: Request, res: Response, next: NextFunction) => {
+    if (req.method === "GET" || req.method === "HEAD") return next();
+    res.setHeader("Allow", "GET");
+    sendError(res, 405, null, `${req.path} is read-only: use GET`);
+  });
   router.use(express.json({ type: SCIM_TYPES, limit: deps.limits.maxBodyBytes, strict: false }));
   router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
     const type = (error as { type?: string }).type;

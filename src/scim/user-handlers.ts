@@ -4,7 +4,6 @@ import { scimError } from "./scim-error.js";
 import { etagMatches, PreconditionFailedError, ConcurrentWriteError, weakEtag } from "../storage/resource-errors.js";
 import { deleteUser, getUser, insertUser, updateUser, type UserRecord } from "../storage/users-repo.js";
 import { removeMemberEverywhere } from "../storage/groups-repo.js";
-import type { Db } from "../storage/db.js";
 import { canonicalJson, storable } from "./canonical-json.js";
 import type { ScimContext } from "./context.js";
 import { guarded } from "./storage-guard.js";
@@ -17,24 +16,6 @@ export function userResource(record: UserRecord, groups?: { value: string; displ
     ...(groups && groups.length > 0 ? { groups: groups.map((g) => ({ ...g, type: "direct" })) } : {}),
     meta: { resourceType: "User", created: record.createdAt, lastModified: record.updatedAt, version: weakEtag(record.version) },
   };
-}
-
-/** The groups a user belongs to (the read-only `groups` attribute, RFC 7643 §4.1.2), for a page of users. */
-export async function groupsOf(db: Db, connectionId: string, userIds: string[]): Promise<Map<string, { value: string; display: string }[]>> {
-  const byUser = new Map<string, { value: string; display: string }[]>();
-  if (userIds.length === 0) return byUser;
-  const result = await db.query<{ member_id: string; id: string; display_name: string }>(
-    `select m.member_id, g.id, g.display_name from scim_group_members m
-     join scim_groups g on g.connection_id = m.connection_id and g.id = m.group_id
-     where m.connection_id = $1 and m.member_id = any($2::uuid[]) order by g.display_name`,
-    [connectionId, userIds],
-  );
-  for (const row of result.rows) {
-    const list = byUser.get(row.member_id) ?? [];
-    list.push({ value: row.id, display: row.display_name });
-    byUser.set(row.member_id, list);
-  }
-  return byUser;
 }
 
 function announce(ctx: ScimContext, record: UserRecord, created: boolean): void {
@@ -52,15 +33,28 @@ async function createUser(ctx: ScimContext, attributes: Record<string, unknown>)
   });
 }
 
+/**
+ * PUT locks the row and reads it in the transaction. PATCH already read it (its egress), so it
+ * writes only if the version is still the one it read: one statement instead of two, and a
+ * concurrent writer makes it re-apply rather than overwrite (patch-route.ts).
+ */
 async function replaceUser(ctx: ScimContext, id: string, attributes: Record<string, unknown>): Promise<UserRecord> {
+  const read = ctx.patch?.before;
+  if (read) {
+    if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, read.version)) throw new PreconditionFailedError(read.version);
+    // A PATCH that changes nothing (an IdP re-sending it) writes nothing and announces nothing.
+    if (canonicalJson(read.resource) === canonicalJson(attributes)) return read;
+  }
   return ctx.db.transaction(async (tx) => {
-    const before = await getUser(tx, ctx.connectionId, id, { forUpdate: true });
+    const before = read ?? (await getUser(tx, ctx.connectionId, id, { forUpdate: true }));
     if (!before) throw scimError(404, null, `Resource ${id} not found`);
-    if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, before.version)) throw new PreconditionFailedError(before.version);
-    if (ctx.patch?.baseVersion !== undefined && ctx.patch.baseVersion !== before.version) throw new ConcurrentWriteError();
-    // A re-sent identical PUT or a PATCH that changes nothing writes nothing and announces nothing.
-    if (canonicalJson(before.resource) === canonicalJson(attributes)) return before;
-    const after = await updateUser(tx, ctx.connectionId, id, attributes);
+    if (!read) {
+      if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, before.version)) throw new PreconditionFailedError(before.version);
+      // A re-sent identical PUT writes nothing and announces nothing.
+      if (canonicalJson(before.resource) === canonicalJson(attributes)) return before;
+    }
+    const after = await updateUser(tx, ctx.connectionId, id, attributes, read?.version);
+    if (!after) throw new ConcurrentWriteError();
     await ctx.recorder.record(tx, {
       type: "user.updated",
       connectionId: ctx.connectionId,
@@ -73,28 +67,43 @@ async function replaceUser(ctx: ScimContext, id: string, attributes: Record<stri
   });
 }
 
+/** Stores a validated User instance (SCIMMY's "in" schema): create without id, replace with one. */
+export async function writeUser(ctx: ScimContext, id: string | undefined, instance: unknown): Promise<Record<string, unknown>> {
+  return guarded(ctx, "write user", async () => {
+    const attributes = storable(instance, ["groups"]);
+    const record = id ? await replaceUser(ctx, id, attributes) : await createUser(ctx, attributes);
+    announce(ctx, record, !id);
+    ctx.written = record;
+    return userResource(record);
+  });
+}
+
+/** Reads one user with its groups, or 404. */
+export async function readUser(ctx: ScimContext, id: string): Promise<UserRecord> {
+  return guarded(ctx, "read user", async () => {
+    const record = await getUser(ctx.db, ctx.connectionId, id, { withGroups: true });
+    if (!record) throw scimError(404, null, `Resource ${id} not found`);
+    announce(ctx, record, false);
+    return record;
+  });
+}
+
 /** Registers the User handlers once per process; all request state comes from the context. */
 export function registerUserHandlers(): void {
-  SCIMMY.Resources.User.ingress((async (resource: { id?: string }, instance: unknown, ctx: ScimContext) =>
-    guarded(ctx, "write user", async () => {
-      const attributes = storable(instance, ["groups"]);
-      const record = resource.id ? await replaceUser(ctx, resource.id, attributes) : await createUser(ctx, attributes);
-      announce(ctx, record, !resource.id);
-      return userResource(record);
-    })) as never,
-  )
+  SCIMMY.Resources.User.ingress((async (resource: { id?: string }, instance: unknown, ctx: ScimContext) => writeUser(ctx, resource.id, instance)) as never)
     .egress((async (resource: { id?: string }, ctx: ScimContext) =>
       guarded(ctx, "read user", async () => {
         // Lists are served by lists.ts with paging in SQL (scimmy-facts.md §3); only reads by id come here.
         if (!resource.id) throw scimError(400, "invalidSyntax", "List this resource type at its own endpoint");
-        const record = await getUser(ctx.db, ctx.connectionId, resource.id);
+        const record = await getUser(ctx.db, ctx.connectionId, resource.id, { withGroups: !ctx.patch });
         if (!record) throw scimError(404, null, `Resource ${resource.id} not found`);
         if (ctx.patch) {
           ctx.patch.baseVersion = record.version;
+          ctx.patch.before = record;
           return userResource(record);
         }
         announce(ctx, record, false);
-        return userResource(record, (await groupsOf(ctx.db, ctx.connectionId, [record.id])).get(record.id));
+        return userResource(record, record.groups);
       })) as never,
     )
     .degress((async (resource: { id?: string }, ctx: ScimContext) =>

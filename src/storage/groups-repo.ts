@@ -43,8 +43,8 @@ const toRecord = (row: GroupRow): GroupRecord => ({
   externalId: row.external_id,
   resource: typeof row.resource === "string" ? (JSON.parse(row.resource) as Record<string, unknown>) : row.resource,
   version: row.version,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
 });
 
 const indexed = (resource: Record<string, unknown>): unknown[] => [

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import type { Db } from "./db.js";
 import { openPg } from "./pg-driver.js";
-import { openPglite } from "./pglite-driver.js";
+import { openPgliteThread } from "./pglite-thread-driver.js";
 
 export interface StorageConfig {
   databaseUrl?: string | undefined;
@@ -13,5 +13,5 @@ export interface StorageConfig {
 export async function openStorage(config: StorageConfig): Promise<Db> {
   if (config.databaseUrl) return openPg({ connectionString: config.databaseUrl, max: config.pgPoolMax ?? 10 });
   await mkdir(config.dataDir, { recursive: true });
-  return openPglite({ dataDir: config.dataDir });
+  return openPgliteThread({ dataDir: config.dataDir });
 }

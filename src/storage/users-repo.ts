@@ -14,6 +14,8 @@ export interface UserRecord {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+  /** The groups the user is a member of (SCIM's read-only `groups`), when asked for. */
+  groups?: { value: string; display: string }[];
 }
 
 interface UserRow {
@@ -27,12 +29,21 @@ interface UserRow {
   version: number;
   created_at: Date;
   updated_at: Date;
+  groups?: { value: string; display: string }[] | string | null;
 }
 
 const COLUMNS = "connection_id, id, user_name, external_id, active, resource, version, created_at, updated_at";
 
+/** The user's groups in the same statement as the user: one round trip, not two. */
+const GROUPS_COLUMN = `(select json_agg(json_build_object('value', g.id, 'display', g.display_name) order by g.display_name)
+   from scim_group_members m join scim_groups g on g.connection_id = m.connection_id and g.id = m.group_id
+   where m.connection_id = u.connection_id and m.member_id = u.id) as groups`;
+const SELECT = COLUMNS.split(", ").map((c) => "u." + c).join(", ");
+
 function toRecord(row: UserRow): UserRecord {
+  const groups = typeof row.groups === "string" ? (JSON.parse(row.groups) as UserRecord["groups"]) : row.groups;
   return {
+    ...(groups ? { groups } : {}),
     connectionId: row.connection_id,
     id: row.id,
     userName: row.user_name,
@@ -40,8 +51,8 @@ function toRecord(row: UserRow): UserRecord {
     active: row.active,
     resource: typeof row.resource === "string" ? (JSON.parse(row.resource) as Record<string, unknown>) : row.resource,
     version: row.version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
   };
 }
 
@@ -75,26 +86,41 @@ export async function insertUser(tx: Db, connectionId: string, id: string, resou
   return toRecord(result.rows[0]!);
 }
 
-export async function getUser(db: Db, connectionId: string, id: string, options: { forUpdate?: boolean } = {}): Promise<UserRecord | null> {
+export async function getUser(
+  db: Db,
+  connectionId: string,
+  id: string,
+  options: { forUpdate?: boolean; withGroups?: boolean } = {},
+): Promise<UserRecord | null> {
   if (!isUuid(id)) return null;
   const result = await db.query<UserRow>(
-    `select ${COLUMNS} from scim_users where connection_id = $1 and id = $2${options.forUpdate ? " for update" : ""}`,
+    `select ${SELECT}${options.withGroups ? ", " + GROUPS_COLUMN : ""} from scim_users u where u.connection_id = $1 and u.id = $2${options.forUpdate ? " for update" : ""}`,
     [connectionId, id],
   );
   return result.rows[0] ? toRecord(result.rows[0]) : null;
 }
 
-/** Replaces the attributes and bumps the version; the caller holds the row (`getUser … forUpdate`). */
-export async function updateUser(tx: Db, connectionId: string, id: string, resource: Record<string, unknown>): Promise<UserRecord> {
+/**
+ * Replaces the attributes and bumps the version. Either the caller holds the row
+ * (`getUser … forUpdate`), or it passes the version it read: then the update happens only if
+ * the row still has it, and null says someone else wrote in between (optimistic concurrency).
+ */
+export async function updateUser(
+  tx: Db,
+  connectionId: string,
+  id: string,
+  resource: Record<string, unknown>,
+  expectedVersion?: number,
+): Promise<UserRecord | null> {
   const result = await tx
     .query<UserRow>(
       `update scim_users set user_name = $3, external_id = $4, active = $5, display_name = $6, emails = $7,
          resource = $8, version = version + 1, updated_at = now()
-       where connection_id = $1 and id = $2 returning ${COLUMNS}`,
-      [connectionId, id, ...indexedColumns(resource), JSON.stringify(resource)],
+       where connection_id = $1 and id = $2${expectedVersion === undefined ? "" : " and version = $9"} returning ${COLUMNS}`,
+      [connectionId, id, ...indexedColumns(resource), JSON.stringify(resource), ...(expectedVersion === undefined ? [] : [expectedVersion])],
     )
     .catch(mapUniqueness);
-  return toRecord(result.rows[0]!);
+  return result.rows[0] ? toRecord(result.rows[0]) : null;
 }
 
 export async function deleteUser(tx: Db, connectionId: string, id: string): Promise<UserRecord | null> {
@@ -112,6 +138,8 @@ export interface ListQuery {
   values: unknown[];
   offset: number;
   limit: number;
+  /** Also load each user's groups, in the same statement. */
+  withGroups?: boolean;
 }
 
 /** One page and the total that matched (RFC 7644 §3.4.2.4), both from SQL. */
@@ -120,7 +148,7 @@ export async function listUsers(db: Db, query: ListQuery): Promise<{ rows: UserR
   const page =
     query.limit > 0
       ? await db.query<UserRow>(
-          `select ${COLUMNS.split(", ").map((c) => "u." + c).join(", ")} from scim_users u where ${where} order by ${query.order}
+          `select ${SELECT}${query.withGroups ? ", " + GROUPS_COLUMN : ""} from scim_users u where ${where} order by ${query.order}
            limit ${Math.trunc(query.limit)} offset ${Math.trunc(query.offset)}`,
           query.values,
         )

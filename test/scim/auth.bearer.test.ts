@@ -64,13 +64,24 @@ describe("SCIM bearer token authentication", () => {
     expect(await auth.authenticate("Bearer not-one-of-ours")).toEqual({ ok: false, detail: "invalid bearer token" });
   });
 
-  it("refuses a revoked token", async () => {
+  it("refuses a revoked token at once after forget(), and within the acceptance cache time otherwise", async () => {
     const { credential, token } = await createBearerToken(db, acme.id);
-    const auth = createScimAuthenticator(db, silentLogger());
+    let nowMs = Date.parse("2030-01-01T00:00:00Z");
+    const auth = createScimAuthenticator(db, silentLogger(), { now: () => nowMs, acceptCacheMs: 2000 });
     expect(await auth.authenticate(`Bearer ${token}`)).toMatchObject({ ok: true });
     expect(await revokeCredential(db, acme.id, credential.id)).toBe(true);
+    // revoked by another replica: this one may reuse its acceptance for at most acceptCacheMs
+    nowMs += 1999;
+    expect(await auth.authenticate(`Bearer ${token}`)).toMatchObject({ ok: true });
+    nowMs += 2;
     expect(await auth.authenticate(`Bearer ${token}`)).toEqual({ ok: false, detail: "invalid bearer token" });
     expect(await revokeCredential(db, acme.id, credential.id)).toBe(false);
+
+    const second = await createBearerToken(db, acme.id);
+    expect(await auth.authenticate(`Bearer ${second.token}`)).toMatchObject({ ok: true });
+    await revokeCredential(db, acme.id, second.credential.id);
+    auth.forget(); // revoked through this process
+    expect(await auth.authenticate(`Bearer ${second.token}`)).toEqual({ ok: false, detail: "invalid bearer token" });
     await auth.settled();
   });
 
@@ -150,6 +161,7 @@ describe("SCIM bearer token authentication", () => {
     await auth.authenticate(`Bearer ${token}`);
     await auth.authenticate(`Bearer ${unknown}`);
     await revokeCredential(db, acme.id, credential.id);
+    auth.forget();
     await auth.authenticate(`Bearer ${token}`);
     await auth.settled();
 

@@ -62,3 +62,17 @@ describe("unknown attributes", () => {
     expect(unknownAttributes(groupDefinition(), { displayName: "x", members: [{ value: "a", display: "b", type: "User" }] })).toEqual([]);
   });
 });
+
+describe("null values (RFC 7643 §2.5: null is unassigned)", () => {
+  it("drops null attributes, top-level and in extensions, before SCIMMY sees them", () => {
+    expect(normaliseResourceBody(userDefinition(), { userName: "x", phoneNumbers: null, title: null, name: { givenName: "a", middleName: null }, [ENTERPRISE]: { department: null, costCenter: "7" } })).toEqual({
+      userName: "x",
+      name: { givenName: "a" },
+      [ENTERPRISE]: { costCenter: "7" },
+    });
+  });
+
+  it("does not call an unknown attribute that is null unknown", () => {
+    expect(unknownAttributes(userDefinition(), { userName: "x", department: null, manager: null })).toEqual([]);
+  });
+});

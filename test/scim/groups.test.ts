@@ -25,7 +25,8 @@ describe("/Groups", () => {
 
   it("removes only the listed members for Entra's remove-by-value", async () => {
     const group = (await h.scim.post("/Groups", { schemas: [CORE_GROUP], displayName: "Sales", members: members("ann", "ben", "cat") }).expect(201)).body;
-    const res = await h.scim.patch(`/Groups/${group.id}`, patchBody({ op: "Remove", path: "members", value: [{ value: ids.ben }] })).expect(200);
+    await h.scim.patch(`/Groups/${group.id}`, patchBody({ op: "Remove", path: "members", value: [{ value: ids.ben }] })).expect(204);
+    const res = await h.scim.get(`/Groups/${group.id}`).expect(200);
     expect(memberIds(res.body)).toEqual([ids.ann, ids.cat].sort());
     const change = h.changes.filter((c) => c.type === "group.updated" && c.groupId === group.id).at(-1);
     expect(change).toEqual(expect.objectContaining({ membersAdded: [], membersRemoved: [{ value: ids.ben, type: "User" }] }));
@@ -33,15 +34,17 @@ describe("/Groups", () => {
 
   it("removes a member by value filter (Okta) and adds members (Entra)", async () => {
     const group = (await h.scim.post("/Groups", { schemas: [CORE_GROUP], displayName: "Support", members: members("ann") }).expect(201)).body;
-    await h.scim.patch(`/Groups/${group.id}`, patchBody({ op: "Add", path: "members", value: members("cat", "dan") })).expect(200);
-    const res = await h.scim.patch(`/Groups/${group.id}`, patchBody({ op: "remove", path: `members[value eq "${ids.ann}"]` })).expect(200);
+    await h.scim.patch(`/Groups/${group.id}`, patchBody({ op: "Add", path: "members", value: members("cat", "dan") })).expect(204);
+    await h.scim.patch(`/Groups/${group.id}`, patchBody({ op: "remove", path: `members[value eq "${ids.ann}"]` })).expect(204);
+    const res = await h.scim.get(`/Groups/${group.id}`).expect(200);
     expect(memberIds(res.body)).toEqual([ids.cat, ids.dan].sort());
   });
 
   it("treats re-adding a present member as nothing new", async () => {
     const group = (await h.scim.post("/Groups", { schemas: [CORE_GROUP], displayName: "Ops", members: members("ann") }).expect(201)).body;
     const before = h.changes.length;
-    const res = await h.scim.patch(`/Groups/${group.id}`, patchBody({ op: "add", path: "members", value: members("ann") })).expect(200);
+    await h.scim.patch(`/Groups/${group.id}`, patchBody({ op: "add", path: "members", value: members("ann") })).expect(204);
+    const res = await h.scim.get(`/Groups/${group.id}`).expect(200);
     expect(memberIds(res.body)).toEqual([ids.ann]);
     expect(h.changes.length).toBe(before);
   });
@@ -55,8 +58,14 @@ describe("/Groups", () => {
 
   it("replaces displayName with Entra's no-path replace that carries the id", async () => {
     const group = (await h.scim.post("/Groups", { schemas: [CORE_GROUP], displayName: "Old name" }).expect(201)).body;
-    const res = await h.scim.patch(`/Groups/${group.id}`, patchBody({ op: "Replace", value: { id: group.id, displayName: "New name" } })).expect(200);
-    expect(res.body.displayName).toBe("New name");
+    await h.scim.patch(`/Groups/${group.id}`, patchBody({ op: "Replace", value: { id: group.id, displayName: "New name" } })).expect(204);
+    expect((await h.scim.get(`/Groups/${group.id}`).expect(200)).body.displayName).toBe("New name");
+  });
+
+  it("answers a group PATCH with the group when attributes are asked for", async () => {
+    const group = (await h.scim.post("/Groups", { schemas: [CORE_GROUP], displayName: "Asked" }).expect(201)).body;
+    const res = await h.scim.patch(`/Groups/${group.id}?attributes=displayName`, patchBody({ op: "replace", path: "displayName", value: "Answered" })).expect(200);
+    expect(res.body).toEqual({ schemas: [CORE_GROUP], id: group.id, displayName: "Answered" });
   });
 
   it("lists the user's groups on the user (read-only groups attribute)", async () => {

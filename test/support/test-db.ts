@@ -6,6 +6,7 @@ import type { Db } from "../../src/storage/db.js";
 import { migrate } from "../../src/storage/migrate.js";
 import { openPg } from "../../src/storage/pg-driver.js";
 import { openPglite } from "../../src/storage/pglite-driver.js";
+import { openPgliteThread } from "../../src/storage/pglite-thread-driver.js";
 import { databaseUrlFor, pgliteTemplatePath, pgTemplateDatabase } from "./template.js";
 
 /** Which store this run tests against: `npm test` → PGlite, `npm run test:pg` → DATABASE_URL. */
@@ -58,7 +59,8 @@ async function ensurePgTemplate(databaseUrl: string): Promise<string> {
 export async function testDb(): Promise<Db> {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    return openPglite({ loadDataDir: new Blob([await ensurePgliteTemplate()]) });
+    // the same driver as production: PGlite in its own thread
+    return openPgliteThread({ loadDataDir: new Uint8Array(await ensurePgliteTemplate()) });
   }
   const template = await ensurePgTemplate(databaseUrl);
   const name = `scim_bridge_t_${randomBytes(6).toString("hex")}`;

@@ -1,0 +1,111 @@
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { PROJECT_ROOT } from "../paths.js";
+import { StorageUnavailableError, type Db, type QueryResult, type Row } from "./db.js";
+import type { Reply, Request } from "./pglite-worker.js";
+
+/** The compiled worker: beside this file in dist/, or in dist/ when running from src/ (tests). */
+function workerFile(): string {
+  const beside = fileURLToPath(new URL("./pglite-worker.js", import.meta.url));
+  if (existsSync(beside)) return beside;
+  const built = join(PROJECT_ROOT, "dist", "src", "storage", "pglite-worker.js");
+  if (existsSync(built)) return built;
+  throw new Error(`the PGlite worker is not built (${built}): run \`npm run build\``);
+}
+
+/**
+ * Dates arrive built by the worker's structured-clone realm; code running in another realm (a
+ * jest VM, say) would not see them as `instanceof Date`. Timestamps are rebuilt in this realm.
+ */
+function localDates(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  for (const row of rows) {
+    for (const key in row) {
+      const value = row[key];
+      if (value !== null && typeof value === "object" && !(value instanceof Date) && Object.prototype.toString.call(value) === "[object Date]") {
+        row[key] = new Date((value as Date).getTime());
+      }
+    }
+  }
+  return rows;
+}
+
+export interface PgliteThreadOptions {
+  dataDir?: string;
+  /** A `dumpDataDir()` tarball to start from (the migrated test template). */
+  loadDataDir?: Uint8Array;
+}
+
+/**
+ * Embedded PGlite in a worker thread, behind the same `Db` interface. The main thread keeps
+ * HTTP and SCIM work; the worker runs SQL, so the two overlap on two cores.
+ */
+export async function openPgliteThread(options: PgliteThreadOptions = {}): Promise<Db> {
+  const worker = new Worker(workerFile(), { workerData: options });
+  const pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
+  let nextId = 1;
+  let dead: Error | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    pending.set(0, { resolve: () => resolve(), reject });
+  });
+  worker.on("message", (reply: Reply) => {
+    const waiter = pending.get(reply.id);
+    pending.delete(reply.id);
+    waiter?.resolve(reply);
+  });
+  const fail = (error: Error) => {
+    dead = new StorageUnavailableError(`the embedded database stopped: ${error.message}`, { cause: error });
+    for (const waiter of pending.values()) waiter.reject(dead);
+    pending.clear();
+  };
+  worker.on("error", fail);
+  worker.on("exit", (code) => fail(new Error(`worker exited with code ${code}`)));
+  await ready;
+
+  const send = (message: Omit<Request, "id"> & { kind: Request["kind"] }): Promise<Reply> => {
+    if (dead) return Promise.reject(dead);
+    const id = nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...message, id });
+    });
+  };
+  const call = async (message: Omit<Request, "id"> & { kind: Request["kind"] }): Promise<Reply & { ok: true }> => {
+    const reply = await send(message);
+    if (!reply.ok) throw Object.assign(new Error(reply.error.message), reply.error);
+    return reply;
+  };
+
+  const handle = (txId: string | undefined): Db => ({
+    kind: "pglite",
+    async query<T extends Row = Row>(text: string, values: readonly unknown[] = []): Promise<QueryResult<T>> {
+      const reply = await call({ kind: "query", text, values: [...values], ...(txId ? { txId } : {}) } as Request);
+      return { rows: localDates(reply.rows ?? []) as T[], rowCount: reply.rowCount ?? 0 };
+    },
+    async exec(text: string): Promise<void> {
+      await call({ kind: "exec", text, ...(txId ? { txId } : {}) } as Request);
+    },
+    async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+      if (txId) return fn(this);
+      const id = randomUUID();
+      await call({ kind: "begin", txId: id } as Request);
+      try {
+        const result = await fn(handle(id));
+        await call({ kind: "commit", txId: id } as Request);
+        return result;
+      } catch (error) {
+        await call({ kind: "rollback", txId: id } as Request).catch(() => {});
+        throw error;
+      }
+    },
+    async close(): Promise<void> {
+      if (txId || dead) return;
+      await call({ kind: "close" } as Request).catch(() => {});
+      dead = new StorageUnavailableError("the embedded database is closed");
+      await worker.terminate();
+    },
+  });
+  return handle(undefined);
+}
