@@ -36,6 +36,8 @@ export interface PgliteThreadOptions {
   dataDir?: string;
   /** A `dumpDataDir()` tarball to start from (the migrated test template). */
   loadDataDir?: Uint8Array;
+  /** PostgreSQL shared_buffers in MiB (Default: 64). */
+  sharedBuffersMb?: number;
 }
 
 /**
@@ -78,34 +80,46 @@ export async function openPgliteThread(options: PgliteThreadOptions = {}): Promi
     return reply;
   };
 
-  const handle = (txId: string | undefined): Db => ({
-    kind: "pglite",
-    async query<T extends Row = Row>(text: string, values: readonly unknown[] = []): Promise<QueryResult<T>> {
-      const reply = await call({ kind: "query", text, values: [...values], ...(txId ? { txId } : {}) } as Request);
-      return { rows: localDates(reply.rows ?? []) as T[], rowCount: reply.rowCount ?? 0 };
-    },
-    async exec(text: string): Promise<void> {
-      await call({ kind: "exec", text, ...(txId ? { txId } : {}) } as Request);
-    },
-    async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-      if (txId) return fn(this);
-      const id = randomUUID();
-      await call({ kind: "begin", txId: id } as Request);
-      try {
-        const result = await fn(handle(id));
-        await call({ kind: "commit", txId: id } as Request);
-        return result;
-      } catch (error) {
-        await call({ kind: "rollback", txId: id } as Request).catch(() => {});
-        throw error;
-      }
-    },
-    async close(): Promise<void> {
-      if (txId || dead) return;
-      await call({ kind: "close" } as Request).catch(() => {});
-      dead = new StorageUnavailableError("the embedded database is closed");
-      await worker.terminate();
-    },
-  });
+  /**
+   * `tx` is set inside a transaction. Its begin travels with its first statement, so the
+   * database is held from that statement to the commit, never while waiting to start: under
+   * load the main thread may take a while to read a reply, and the database waits for nothing.
+   */
+  const handle = (tx: { id: string; begun: boolean } | undefined): Db => {
+    const scope = () => {
+      if (!tx) return {};
+      const begin = !tx.begun;
+      tx.begun = true;
+      return { txId: tx.id, ...(begin ? { begin } : {}) };
+    };
+    return {
+      kind: "pglite",
+      async query<T extends Row = Row>(text: string, values: readonly unknown[] = []): Promise<QueryResult<T>> {
+        const reply = await call({ kind: "query", text, values: [...values], ...scope() } as Request);
+        return { rows: localDates(reply.rows ?? []) as T[], rowCount: reply.rowCount ?? 0 };
+      },
+      async exec(text: string): Promise<void> {
+        await call({ kind: "exec", text, ...scope() } as Request);
+      },
+      async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+        if (tx) return fn(this);
+        const own = { id: randomUUID(), begun: false };
+        try {
+          const result = await fn(handle(own));
+          if (own.begun) await call({ kind: "commit", txId: own.id } as Request);
+          return result;
+        } catch (error) {
+          if (own.begun) await call({ kind: "rollback", txId: own.id } as Request).catch(() => {});
+          throw error;
+        }
+      },
+      async close(): Promise<void> {
+        if (tx || dead) return;
+        await call({ kind: "close" } as Request).catch(() => {});
+        dead = new StorageUnavailableError("the embedded database is closed");
+        await worker.terminate();
+      },
+    };
+  };
   return handle(undefined);
 }

@@ -8,8 +8,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 
 export type Request =
-  | { id: number; kind: "query"; text: string; values: unknown[]; txId?: string }
-  | { id: number; kind: "exec"; text: string; txId?: string }
+  | { id: number; kind: "query"; text: string; values: unknown[]; txId?: string; begin?: boolean }
+  | { id: number; kind: "exec"; text: string; txId?: string; begin?: boolean }
   | { id: number; kind: "begin" | "commit" | "rollback"; txId: string }
   | { id: number; kind: "close" };
 
@@ -20,6 +20,7 @@ export type Reply =
 interface Options {
   dataDir?: string;
   loadDataDir?: Uint8Array;
+  sharedBuffersMb?: number;
 }
 
 const options = workerData as Options;
@@ -30,6 +31,8 @@ const pg = await PGlite.create({
   // the query itself, so it is not awaited; durability is unchanged (a commit survives a killed
   // process, as scimmy-facts.md §11 measured and test/cli/crash.test.ts checks).
   relaxedDurability: true,
+  // PostgreSQL's page cache lives in the WebAssembly heap and is never given back: size it.
+  postgresqlconf: [`shared_buffers = ${options.sharedBuffersMb ?? 64}MB`],
   ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   ...(options.loadDataDir ? { loadDataDir: new Blob([options.loadDataDir]) } : {}),
 });
@@ -63,6 +66,11 @@ async function handle(message: Request): Promise<Reply> {
       await pg.close();
       return { id, ok: true };
     default: {
+      // The first statement of a transaction carries its begin: one message, not two.
+      if (message.begin && message.txId) {
+        await acquire(message.txId);
+        await pg.exec("begin");
+      }
       // A statement outside any transaction briefly holds the database like a transaction would.
       const own = message.txId !== undefined && message.txId === holder;
       const solo = own ? undefined : `solo-${id}`;
