@@ -1,10 +1,14 @@
-import type { Db } from "../storage/db.js";
+import type { Statement } from "../storage/db.js";
 
 /**
  * The seam between the SCIM edge and the engine (issue: "every SCIM write passes through one
- * function that knows the change"). Each write calls `ChangeRecorder.record` with what changed,
- * inside the write's own transaction: whatever a recorder writes with `tx` commits or rolls back
- * together with the resource, so the IdP's answer implies both (DESIGN.md principle 1).
+ * function that knows the change"). Each write asks `ChangeRecorder.statements(change)` for the
+ * SQL that records it and runs those statements in the write's own transaction, right after the
+ * write: they commit or roll back together with the resource, so the IdP's answer implies both
+ * (DESIGN.md principle 1). Statements rather than a callback holding the transaction: the write
+ * and its record travel to the database in one batch, and the embedded database is never held
+ * while this process is busy with other requests. What needs a read can read in SQL
+ * (`insert … select … from targets where …`).
  */
 export interface MemberRef {
   /** The member's SCIM id. */
@@ -44,21 +48,24 @@ export type ScimChange =
   | { type: "group.deleted"; connectionId: string; groupId: string; displayName: string; membersRemoved: MemberRef[] };
 
 export interface ChangeRecorder {
-  /** Called inside the write's transaction; a throw rolls the SCIM write back. */
-  record(tx: Db, change: ScimChange): Promise<void>;
+  /** The statements that record `change`, run after the write in its transaction; a failing one rolls the write back. */
+  statements(change: ScimChange): Statement[];
+  /** Called once the write and its statements have committed (Default: nothing). */
+  committed?(change: ScimChange): void;
 }
 
 /** Fans one change out to every recorder, in order, in the same transaction. */
 export function changeRecorders(...recorders: ChangeRecorder[]): ChangeRecorder {
   return {
-    async record(tx, change) {
-      for (const recorder of recorders) await recorder.record(tx, change);
+    statements: (change) => recorders.flatMap((r) => r.statements(change)),
+    committed: (change) => {
+      for (const r of recorders) r.committed?.(change);
     },
   };
 }
 
-/** Keeps every change in memory: for tests of the seam. */
+/** Keeps every committed change in memory: for tests of the seam. */
 export function memoryRecorder(): ChangeRecorder & { changes: ScimChange[] } {
   const changes: ScimChange[] = [];
-  return { changes, async record(_tx, change) { changes.push(change); } };
+  return { changes, statements: () => [], committed: (change) => changes.push(change) };
 }

@@ -4,7 +4,7 @@ import { deleteGroup, getGroup, insertGroup, resolveMembers, updateGroup, type G
 import { ConcurrentWriteError, etagMatches, PreconditionFailedError, weakEtag } from "../storage/resource-errors.js";
 import type { Db } from "../storage/db.js";
 import { canonicalJson, storable } from "./canonical-json.js";
-import type { MemberRef } from "./changes.js";
+import type { MemberRef, ScimChange } from "./changes.js";
 import type { ScimContext } from "./context.js";
 import { scimError } from "./scim-error.js";
 import { guarded } from "./storage-guard.js";
@@ -44,16 +44,20 @@ function announce(ctx: ScimContext, record: GroupRecord, created: boolean): void
 }
 
 async function createGroup(ctx: ScimContext, attributes: Record<string, unknown>, instance: Record<string, unknown>): Promise<GroupRecord> {
-  return ctx.db.transaction(async (tx) => {
+  const { record, change } = await ctx.db.transaction(async (tx) => {
     const members = await requestedMembers(tx, ctx.connectionId, instance);
     const record = await insertGroup(tx, ctx.connectionId, randomUUID(), attributes, members);
-    await ctx.recorder.record(tx, { type: "group.created", connectionId: ctx.connectionId, groupId: record.id, displayName: record.displayName, membersAdded: refs(members) });
-    return record;
+    const change: ScimChange = { type: "group.created", connectionId: ctx.connectionId, groupId: record.id, displayName: record.displayName, membersAdded: refs(members) };
+    await tx.batch(ctx.recorder.statements(change));
+    return { record, change };
   });
+  ctx.recorder.committed?.(change);
+  return record;
 }
 
 async function replaceGroup(ctx: ScimContext, id: string, attributes: Record<string, unknown>, instance: Record<string, unknown>): Promise<GroupRecord> {
-  return ctx.db.transaction(async (tx) => {
+  let change: ScimChange | undefined;
+  const result = await ctx.db.transaction(async (tx) => {
     const before = await getGroup(tx, ctx.connectionId, id, { forUpdate: true });
     if (!before) throw scimError(404, null, `Resource ${id} not found`);
     if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, before.version)) throw new PreconditionFailedError(before.version);
@@ -61,17 +65,13 @@ async function replaceGroup(ctx: ScimContext, id: string, attributes: Record<str
     const members = await requestedMembers(tx, ctx.connectionId, instance);
     const { record, added, removed } = await updateGroup(tx, ctx.connectionId, id, attributes, members);
     if (added.length > 0 || removed.length > 0 || canonicalJson(before.resource) !== canonicalJson(attributes)) {
-      await ctx.recorder.record(tx, {
-        type: "group.updated",
-        connectionId: ctx.connectionId,
-        groupId: id,
-        displayName: record.displayName,
-        membersAdded: refs(added),
-        membersRemoved: refs(removed),
-      });
+      change = { type: "group.updated", connectionId: ctx.connectionId, groupId: id, displayName: record.displayName, membersAdded: refs(added), membersRemoved: refs(removed) };
+      await tx.batch(ctx.recorder.statements(change));
     }
     return record;
   });
+  if (change) ctx.recorder.committed?.(change);
+  return result;
 }
 
 /** Stores a validated Group instance (SCIMMY's "in" schema): create without id, replace with one. */
@@ -113,19 +113,16 @@ export function registerGroupHandlers(): void {
     .degress((async (resource: { id?: string }, ctx: ScimContext) =>
       guarded(ctx, "delete group", async () => {
         const id = resource.id ?? "";
-        await ctx.db.transaction(async (tx) => {
+        const change = await ctx.db.transaction(async (tx) => {
           const current = await getGroup(tx, ctx.connectionId, id, { forUpdate: true });
           if (!current) throw scimError(404, null, `Resource ${id} not found`);
           if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, current.version)) throw new PreconditionFailedError(current.version);
           const deleted = await deleteGroup(tx, ctx.connectionId, id);
-          await ctx.recorder.record(tx, {
-            type: "group.deleted",
-            connectionId: ctx.connectionId,
-            groupId: id,
-            displayName: current.displayName,
-            membersRemoved: refs(deleted?.members ?? []),
-          });
+          const gone: ScimChange = { type: "group.deleted", connectionId: ctx.connectionId, groupId: id, displayName: current.displayName, membersRemoved: refs(deleted?.members ?? []) };
+          await tx.batch(ctx.recorder.statements(gone));
+          return gone;
         });
+        ctx.recorder.committed?.(change);
         ctx.res.locals.scimId = id;
       })) as never,
     );

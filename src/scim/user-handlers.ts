@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import SCIMMY from "scimmy";
 import { scimError } from "./scim-error.js";
 import { etagMatches, PreconditionFailedError, ConcurrentWriteError, weakEtag } from "../storage/resource-errors.js";
-import { deleteUser, getUser, insertUser, updateUser, type UserRecord } from "../storage/users-repo.js";
+import { deleteUser, getUser, insertUserStatement, mapUniqueness, updateUser, updateUserStatement, userFromRow, type UserRecord } from "../storage/users-repo.js";
+import { BatchConditionFailed } from "../storage/db.js";
+import type { ScimChange } from "./changes.js";
 import { removeMemberEverywhere } from "../storage/groups-repo.js";
 import { canonicalJson, storable } from "./canonical-json.js";
 import type { ScimContext } from "./context.js";
@@ -25,18 +27,28 @@ function announce(ctx: ScimContext, record: UserRecord, created: boolean): void 
   ctx.res.locals.scimId = record.id;
 }
 
+/** Inserts the user and records the change in one batch: one round trip, one transaction. */
 async function createUser(ctx: ScimContext, attributes: Record<string, unknown>): Promise<UserRecord> {
-  return ctx.db.transaction(async (tx) => {
-    const record = await insertUser(tx, ctx.connectionId, randomUUID(), attributes);
-    await ctx.recorder.record(tx, { type: "user.created", connectionId: ctx.connectionId, userId: record.id, userName: record.userName, active: record.active });
-    return record;
-  });
+  const id = randomUUID();
+  const change: ScimChange = { type: "user.created", connectionId: ctx.connectionId, userId: id, userName: String(attributes.userName), active: attributes.active !== false };
+  const [inserted] = await ctx.db.batch([insertUserStatement(ctx.connectionId, id, attributes), ...ctx.recorder.statements(change)]).catch(mapUniqueness);
+  ctx.recorder.committed?.(change);
+  return userFromRow(inserted!.rows[0]!);
 }
 
+const updated = (connectionId: string, before: UserRecord, attributes: Record<string, unknown>): ScimChange => ({
+  type: "user.updated",
+  connectionId,
+  userId: before.id,
+  userName: String(attributes.userName),
+  before: { active: before.active, userName: before.userName },
+  after: { active: attributes.active !== false, userName: String(attributes.userName) },
+});
+
 /**
- * PUT locks the row and reads it in the transaction. PATCH already read it (its egress), so it
- * writes only if the version is still the one it read: one statement instead of two, and a
- * concurrent writer makes it re-apply rather than overwrite (patch-route.ts).
+ * PATCH already read the row (its egress): it writes only if the version is still the one it read,
+ * the update and the change's statements in one batch; a concurrent writer makes it re-apply
+ * rather than overwrite (patch-route.ts). PUT reads and locks the row in its transaction.
  */
 async function replaceUser(ctx: ScimContext, id: string, attributes: Record<string, unknown>): Promise<UserRecord> {
   const read = ctx.patch?.before;
@@ -44,27 +56,30 @@ async function replaceUser(ctx: ScimContext, id: string, attributes: Record<stri
     if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, read.version)) throw new PreconditionFailedError(read.version);
     // A PATCH that changes nothing (an IdP re-sending it) writes nothing and announces nothing.
     if (canonicalJson(read.resource) === canonicalJson(attributes)) return read;
+    const change = updated(ctx.connectionId, read, attributes);
+    const [row] = await ctx.db
+      .batch([updateUserStatement(ctx.connectionId, id, attributes, read.version), ...ctx.recorder.statements(change)])
+      .catch((error: unknown) => {
+        if (error instanceof BatchConditionFailed && error.index === 0) throw new ConcurrentWriteError();
+        return mapUniqueness(error);
+      });
+    ctx.recorder.committed?.(change);
+    return userFromRow(row!.rows[0]!);
   }
-  return ctx.db.transaction(async (tx) => {
-    const before = read ?? (await getUser(tx, ctx.connectionId, id, { forUpdate: true }));
+  let change: ScimChange | undefined;
+  const record = await ctx.db.transaction(async (tx) => {
+    const before = await getUser(tx, ctx.connectionId, id, { forUpdate: true });
     if (!before) throw scimError(404, null, `Resource ${id} not found`);
-    if (!read) {
-      if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, before.version)) throw new PreconditionFailedError(before.version);
-      // A re-sent identical PUT writes nothing and announces nothing.
-      if (canonicalJson(before.resource) === canonicalJson(attributes)) return before;
-    }
-    const after = await updateUser(tx, ctx.connectionId, id, attributes, read?.version);
-    if (!after) throw new ConcurrentWriteError();
-    await ctx.recorder.record(tx, {
-      type: "user.updated",
-      connectionId: ctx.connectionId,
-      userId: id,
-      userName: after.userName,
-      before: { active: before.active, userName: before.userName },
-      after: { active: after.active, userName: after.userName },
-    });
+    if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, before.version)) throw new PreconditionFailedError(before.version);
+    // A re-sent identical PUT writes nothing and announces nothing.
+    if (canonicalJson(before.resource) === canonicalJson(attributes)) return before;
+    const after = (await updateUser(tx, ctx.connectionId, id, attributes))!;
+    change = updated(ctx.connectionId, before, attributes);
+    await tx.batch(ctx.recorder.statements(change));
     return after;
   });
+  if (change) ctx.recorder.committed?.(change);
+  return record;
 }
 
 /** Stores a validated User instance (SCIMMY's "in" schema): create without id, replace with one. */
@@ -109,21 +124,17 @@ export function registerUserHandlers(): void {
     .degress((async (resource: { id?: string }, ctx: ScimContext) =>
       guarded(ctx, "delete user", async () => {
         const id = resource.id ?? "";
-        await ctx.db.transaction(async (tx) => {
+        const change = await ctx.db.transaction(async (tx) => {
           const current = await getUser(tx, ctx.connectionId, id, { forUpdate: true });
           if (!current) throw scimError(404, null, `Resource ${id} not found`);
           if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, current.version)) throw new PreconditionFailedError(current.version);
           const removedFromGroups = await removeMemberEverywhere(tx, ctx.connectionId, id);
           await deleteUser(tx, ctx.connectionId, id);
-          await ctx.recorder.record(tx, {
-            type: "user.deleted",
-            connectionId: ctx.connectionId,
-            userId: id,
-            userName: current.userName,
-            wasActive: current.active,
-            removedFromGroups,
-          });
+          const deleted: ScimChange = { type: "user.deleted", connectionId: ctx.connectionId, userId: id, userName: current.userName, wasActive: current.active, removedFromGroups };
+          await tx.batch(ctx.recorder.statements(deleted));
+          return deleted;
         });
+        ctx.recorder.committed?.(change);
         ctx.res.locals.scimId = id;
       })) as never,
     );

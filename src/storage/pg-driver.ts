@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { Db, QueryResult, Row } from "./db.js";
+import { batchInTransaction, type Db, type QueryResult, type Row, type Statement } from "./db.js";
 
 // Timestamps stay Date objects (as in PGlite); bigint counts are cast to int in SQL.
 
@@ -15,6 +15,9 @@ function wrapClient(client: pg.PoolClient): Db {
     },
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       return fn(this);
+    },
+    async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
+      return batchInTransaction(this, statements);
     },
     async close(): Promise<void> {},
   };
@@ -54,6 +57,9 @@ export async function openPg(options: PgOptions): Promise<Db & { pool: pg.Pool }
       } finally {
         client.release();
       }
+    },
+    async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
+      return batchInTransaction(this, statements);
     },
     async close(): Promise<void> {
       if (closed) return;

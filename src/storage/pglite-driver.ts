@@ -1,5 +1,5 @@
 import { PGlite, type Transaction } from "@electric-sql/pglite";
-import type { Db, QueryResult, Row } from "./db.js";
+import { batchInTransaction, type Db, type QueryResult, type Row, type Statement } from "./db.js";
 
 type Queryable = Pick<PGlite, "query" | "exec"> | Transaction;
 
@@ -17,6 +17,9 @@ function wrap(pg: PGlite, target: Queryable, inTransaction: boolean): Db {
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       if (inTransaction) return fn(this);
       return pg.transaction((tx) => fn(wrap(pg, tx, true)));
+    },
+    async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
+      return batchInTransaction(this, statements);
     },
     async close(): Promise<void> {
       if (!inTransaction && !pg.closed) await pg.close();

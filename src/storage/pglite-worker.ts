@@ -11,10 +11,11 @@ export type Request =
   | { id: number; kind: "query"; text: string; values: unknown[]; txId?: string; begin?: boolean }
   | { id: number; kind: "exec"; text: string; txId?: string; begin?: boolean }
   | { id: number; kind: "begin" | "commit" | "rollback"; txId: string }
+  | { id: number; kind: "batch"; statements: { text: string; values: unknown[]; expectOne?: boolean }[]; txId?: string }
   | { id: number; kind: "close" };
 
 export type Reply =
-  | { id: number; ok: true; rows?: Record<string, unknown>[]; rowCount?: number }
+  | { id: number; ok: true; rows?: Record<string, unknown>[]; rowCount?: number; results?: { rows: Record<string, unknown>[]; rowCount: number }[] }
   | { id: number; ok: false; error: { message: string; code?: string; detail?: string; constraint?: string } };
 
 interface Options {
@@ -65,6 +66,33 @@ async function handle(message: Request): Promise<Reply> {
     case "close":
       await pg.close();
       return { id, ok: true };
+    case "batch": {
+      // Inside a caller's transaction the statements join it; otherwise they are their own.
+      const own = message.txId !== undefined && message.txId === holder;
+      if (!own) {
+        await acquire(`batch-${id}`);
+        await pg.exec("begin").catch((error: unknown) => {
+          release();
+          throw error;
+        });
+      }
+      const results: { rows: Record<string, unknown>[]; rowCount: number }[] = [];
+      try {
+        for (const [index, statement] of message.statements.entries()) {
+          const result = await pg.query(statement.text, statement.values);
+          const rowCount = result.affectedRows ?? result.rows.length;
+          if (statement.expectOne && rowCount !== 1) throw Object.assign(new Error(`batch statement ${index + 1} found no row`), { code: "SB001", detail: String(index) });
+          results.push({ rows: result.rows as Record<string, unknown>[], rowCount });
+        }
+        if (!own) await pg.exec("commit");
+      } catch (error) {
+        if (!own) await pg.exec("rollback").catch(() => {});
+        throw error;
+      } finally {
+        if (!own) release();
+      }
+      return { id, ok: true, results };
+    }
     default: {
       // The first statement of a transaction carries its begin: one message, not two.
       if (message.begin && message.txId) {

@@ -1,4 +1,4 @@
-import type { Db } from "./db.js";
+import type { Db, Row, Statement } from "./db.js";
 import { sqlState, UNIQUE_VIOLATION } from "./db.js";
 import { UniquenessError } from "./resource-errors.js";
 import { isUuid } from "./uuid.js";
@@ -40,6 +40,9 @@ const GROUPS_COLUMN = `(select json_agg(json_build_object('value', g.id, 'displa
    where m.connection_id = u.connection_id and m.member_id = u.id) as groups`;
 const SELECT = COLUMNS.split(", ").map((c) => "u." + c).join(", ");
 
+/** Maps a row of any statement below (insert/update/select … returning COLUMNS) to a record. */
+export const userFromRow = (row: Row): UserRecord => toRecord(row as UserRow);
+
 function toRecord(row: UserRow): UserRecord {
   const groups = typeof row.groups === "string" ? (JSON.parse(row.groups) as UserRecord["groups"]) : row.groups;
   return {
@@ -70,19 +73,23 @@ function indexedColumns(resource: Record<string, unknown>): unknown[] {
   ];
 }
 
-function mapUniqueness(error: unknown): never {
+/** A unique violation means the userName is taken in this connection (RFC 7643 §4.1). */
+export function mapUniqueness(error: unknown): never {
   if (sqlState(error) === UNIQUE_VIOLATION) throw new UniquenessError("userName");
   throw error;
 }
 
-export async function insertUser(tx: Db, connectionId: string, id: string, resource: Record<string, unknown>): Promise<UserRecord> {
-  const result = await tx
-    .query<UserRow>(
-      `insert into scim_users (connection_id, id, user_name, external_id, active, display_name, emails, resource)
+export function insertUserStatement(connectionId: string, id: string, resource: Record<string, unknown>): Statement {
+  return {
+    text: `insert into scim_users (connection_id, id, user_name, external_id, active, display_name, emails, resource)
        values ($1, $2, $3, $4, $5, $6, $7, $8) returning ${COLUMNS}`,
-      [connectionId, id, ...indexedColumns(resource), JSON.stringify(resource)],
-    )
-    .catch(mapUniqueness);
+    values: [connectionId, id, ...indexedColumns(resource), JSON.stringify(resource)],
+  };
+}
+
+export async function insertUser(tx: Db, connectionId: string, id: string, resource: Record<string, unknown>): Promise<UserRecord> {
+  const statement = insertUserStatement(connectionId, id, resource);
+  const result = await tx.query<UserRow>(statement.text, statement.values).catch(mapUniqueness);
   return toRecord(result.rows[0]!);
 }
 
@@ -112,15 +119,20 @@ export async function updateUser(
   resource: Record<string, unknown>,
   expectedVersion?: number,
 ): Promise<UserRecord | null> {
-  const result = await tx
-    .query<UserRow>(
-      `update scim_users set user_name = $3, external_id = $4, active = $5, display_name = $6, emails = $7,
+  const statement = updateUserStatement(connectionId, id, resource, expectedVersion);
+  const result = await tx.query<UserRow>(statement.text, statement.values).catch(mapUniqueness);
+  return result.rows[0] ? toRecord(result.rows[0]) : null;
+}
+
+/** With `expectedVersion`, the statement is `expectOne`: a batch with it rolls back if the row moved on. */
+export function updateUserStatement(connectionId: string, id: string, resource: Record<string, unknown>, expectedVersion?: number): Statement {
+  return {
+    text: `update scim_users set user_name = $3, external_id = $4, active = $5, display_name = $6, emails = $7,
          resource = $8, version = version + 1, updated_at = now()
        where connection_id = $1 and id = $2${expectedVersion === undefined ? "" : " and version = $9"} returning ${COLUMNS}`,
-      [connectionId, id, ...indexedColumns(resource), JSON.stringify(resource), ...(expectedVersion === undefined ? [] : [expectedVersion])],
-    )
-    .catch(mapUniqueness);
-  return result.rows[0] ? toRecord(result.rows[0]) : null;
+    values: [connectionId, id, ...indexedColumns(resource), JSON.stringify(resource), ...(expectedVersion === undefined ? [] : [expectedVersion])],
+    ...(expectedVersion === undefined ? {} : { expectOne: true }),
+  };
 }
 
 export async function deleteUser(tx: Db, connectionId: string, id: string): Promise<UserRecord | null> {

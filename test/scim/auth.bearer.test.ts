@@ -189,6 +189,7 @@ describe("SCIM bearer token authentication", () => {
       query: async () => { throw new StorageUnavailableError("database is down"); },
       exec: async () => {},
       transaction: async () => { throw new StorageUnavailableError("database is down"); },
+      batch: async () => { throw new StorageUnavailableError("database is down"); },
       close: async () => {},
     };
     const auth = createScimAuthenticator(down, silentLogger());

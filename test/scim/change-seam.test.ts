@@ -24,33 +24,44 @@ describe("the change seam: every SCIM write reports what changed, inside its tra
     expect(h.changes.length).toBe(count);
   });
 
-  it("rolls the SCIM write back when the recorder fails, and answers 500 without detail", async () => {
-    const failing: ChangeRecorder = { async record(_tx, change) { if (change.type === "user.created" && change.userName === "boom@acme.test") throw new Error("recorder down"); } };
+  it("rolls the SCIM write back when a recorder statement fails, and answers 500 without detail", async () => {
+    const failing: ChangeRecorder = {
+      statements: (change) => (change.type === "user.created" && change.userName === "boom@acme.test" ? [{ text: "select 1 / 0" }] : []),
+    };
     const f = await scimHarness({ recorders: [failing] });
     try {
       const res = await f.scim.post("/Users", userBody("boom@acme.test"));
       expect(res.status).toBe(500);
-      expect(JSON.stringify(res.body)).not.toContain("recorder down");
+      expect(JSON.stringify(res.body)).not.toMatch(/division|select/i);
       const list = await f.scim.get(`/Users?filter=${encodeURIComponent('userName eq "boom@acme.test"')}`).expect(200);
       expect(list.body.totalResults).toBe(0);
+      expect(f.changes.filter((c) => c.type === "user.created" && c.userName === "boom@acme.test")).toEqual([]);
     } finally {
       await f.close();
     }
   });
 
-  it("sees the write's own rows through the transaction handle it is given", async () => {
-    const seen: number[] = [];
+  it("runs the recorder's statements in the write's transaction: they see its rows and fail with it", async () => {
     const probe: ChangeRecorder = {
-      async record(tx, change) {
-        if (change.type !== "user.created") return;
-        const r = await tx.query<{ n: number }>("select count(*)::int as n from scim_users where id = $1", [change.userId]);
-        seen.push(r.rows[0]!.n);
-      },
+      statements: (change) =>
+        change.type === "user.created" || change.type === "user.updated"
+          ? [{ text: "insert into seam_probe (user_id, kind, seen) select $1::uuid, $2, count(*)::int from scim_users where id = $1::uuid", values: [change.userId, change.type] }]
+          : [],
     };
     const p = await scimHarness({ recorders: [probe] });
     try {
-      await p.scim.post("/Users", userBody("seen@acme.test")).expect(201);
-      expect(seen).toEqual([1]);
+      await p.db.exec("create table seam_probe (user_id uuid, kind text, seen int)");
+      const id = (await p.scim.post("/Users", userBody("seen@acme.test")).expect(201)).body.id;
+      await p.scim.patch(`/Users/${id}`, patchBody({ op: "replace", path: "active", value: false })).expect(200);
+      await p.scim.put(`/Users/${id}`, { schemas: [CORE_USER], userName: "seen@acme.test", active: true }).expect(200);
+      // a refused write records nothing
+      await p.scim.post("/Users", userBody("SEEN@acme.test")).expect(409);
+      const rows = await p.db.query<{ user_id: string; kind: string; seen: number }>("select user_id, kind, seen from seam_probe order by kind");
+      expect(rows.rows).toEqual([
+        { user_id: id, kind: "user.created", seen: 1 },
+        { user_id: id, kind: "user.updated", seen: 1 },
+        { user_id: id, kind: "user.updated", seen: 1 },
+      ]);
     } finally {
       await p.close();
     }

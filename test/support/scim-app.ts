@@ -3,7 +3,7 @@ import request from "supertest";
 import { createApp } from "../../src/http/app.js";
 import { silentLogger, type Logger } from "../../src/log.js";
 import { createScimAuthenticator } from "../../src/scim/auth.js";
-import { memoryRecorder, type ChangeRecorder, type ScimChange } from "../../src/scim/changes.js";
+import { changeRecorders, memoryRecorder, type ChangeRecorder, type ScimChange } from "../../src/scim/changes.js";
 import { createAdminToken } from "../../src/storage/admin-tokens-repo.js";
 import { createConnection } from "../../src/storage/connections-repo.js";
 import { createBearerToken } from "../../src/storage/credentials-repo.js";
@@ -74,7 +74,7 @@ export async function scimHarness(options: HarnessOptions = {}): Promise<ScimHar
     db,
     log,
     authenticator,
-    recorder: { async record(tx, change) { for (const r of recorders) await r.record(tx, change); } },
+    recorder: changeRecorders(...recorders),
     limits: { maxResults: 1000, bulkMaxOperations: 100, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 },
     publicUrl: "https://bridge.test",
   });

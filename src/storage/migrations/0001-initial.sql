@@ -52,7 +52,7 @@ create table scim_users (
   created_at     timestamptz not null default now(),
   updated_at     timestamptz not null default now(),
   primary key (connection_id, id)
-);
+) with (fillfactor = 80); -- room on each page, so a deactivation is a HOT update that touches no index
 -- RFC 7643 §4.1: userName is unique and case-insensitive within a connection.
 create unique index scim_users_user_name on scim_users (connection_id, lower(user_name));
 create index scim_users_user_name_prefix on scim_users (connection_id, lower(user_name) text_pattern_ops);
@@ -70,7 +70,7 @@ create table scim_groups (
   created_at     timestamptz not null default now(),
   updated_at     timestamptz not null default now(),
   primary key (connection_id, id)
-);
+) with (fillfactor = 80);
 create index scim_groups_display_name on scim_groups (connection_id, lower(display_name));
 create index scim_groups_external_id on scim_groups (connection_id, external_id);
 create index scim_groups_created on scim_groups (connection_id, created_at, id);
