@@ -18,13 +18,15 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
  * When a simple `attr[sub eq "x"].leaf` filter matches no value, the op becomes an add of
  * `{sub: "x", leaf: value}` to `attr`.
  */
-export function addMissingValuePathTargets(body: unknown, current: Record<string, unknown>): unknown {
+export function addMissingValuePathTargets(body: unknown, currentOf: () => Record<string, unknown>): unknown {
   if (!isObject(body) || !Array.isArray(body.Operations)) return body;
+  let current: Record<string, unknown> | undefined;
   const Operations = body.Operations.map((operation: unknown) => {
     if (!isObject(operation) || typeof operation.path !== "string" || !["add", "replace"].includes(String(operation.op))) return operation;
     const match = /^(\w+)\[\s*(\w+)\s+eq\s+"([^"]*)"\s*\]\.(\w+)$/i.exec(operation.path);
     if (!match) return operation;
     const [, attr, sub, wantedValue, leaf] = match as unknown as [string, string, string, string, string];
+    current ??= currentOf();
     const key = Object.keys(current).find((k) => k.toLowerCase() === attr.toLowerCase());
     const values = key && Array.isArray(current[key]) ? (current[key] as Record<string, unknown>[]) : [];
     const hit = values.some((v) => {
@@ -60,7 +62,7 @@ export function patchRoute(kind: "User" | "Group") {
         const ctx: ScimContext = { ...base, patch: {} };
         try {
           const current = (await new Resource(id).read(ctx)) as unknown as InstanceType<typeof Schema>;
-          const body = addMissingValuePathTargets(req.body, JSON.parse(JSON.stringify(current)) as Record<string, unknown>);
+          const body = addMissingValuePathTargets(req.body, () => JSON.parse(JSON.stringify(current)) as Record<string, unknown>);
           const patched = await new SCIMMY.Messages.PatchOp(body as never).apply(current as never, async (instance: unknown) =>
             write(ctx, id, new Schema(instance as never, "in")),
           );
