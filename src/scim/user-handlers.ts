@@ -115,7 +115,9 @@ export function registerUserHandlers(): void {
         if (ctx.patch) {
           ctx.patch.baseVersion = record.version;
           ctx.patch.before = record;
-          return userResource(record);
+          // What PATCH edits: the attributes. meta is the server's (RFC 7643 §3.1) and the answer is
+          // built from the stored row, so SCIMMY is spared coercing its dates four times over.
+          return { ...record.resource, id: record.id };
         }
         announce(ctx, record, false);
         return userResource(record, record.groups);
