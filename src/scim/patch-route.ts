@@ -57,7 +57,8 @@ export function patchRoute(kind: "User" | "Group") {
     try {
       if (!isObject(req.body)) throw scimError(400, "invalidSyntax", "PatchOp request expected message body to be single complex value");
       const query = req.query as Record<string, unknown>;
-      const shaped = new Resource(id, query as Record<string, string>); // validates attributes/excludedAttributes
+      // Validates attributes/excludedAttributes when the request narrows its answer.
+      const shaped = unnarrowed(query) ? undefined : new Resource(id, query as Record<string, string>);
       for (let attempt = 1; ; attempt++) {
         const ctx: ScimContext = { ...base, patch: {} };
         try {
@@ -67,7 +68,7 @@ export function patchRoute(kind: "User" | "Group") {
             write(ctx, id, new Schema(instance as never, "in")),
           );
           if (!unnarrowed(query)) {
-            res.status(200).send(withSchemas(new Schema((patched ?? current) as never, "out", Resource.basepath() as string, shaped.attributes), kind));
+            res.status(200).send(withSchemas(new Schema((patched ?? current) as never, "out", Resource.basepath() as string, shaped?.attributes), kind));
           } else if (kind === "Group") {
             res.status(204).end();
           } else {

@@ -89,7 +89,8 @@ export async function writeUser(ctx: ScimContext, id: string | undefined, instan
     const record = id ? await replaceUser(ctx, id, attributes) : await createUser(ctx, attributes);
     announce(ctx, record, !id);
     ctx.written = record;
-    return userResource(record);
+    // Inside a PATCH, SCIMMY only compares what comes back; the answer is built from `written`.
+    return ctx.patch ? { ...record.resource, id: record.id } : userResource(record);
   });
 }
 
