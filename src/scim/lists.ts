@@ -97,3 +97,29 @@ export async function listResources(kind: "User" | "Group", raw: ListParams, ctx
     return { schemas: [LIST_RESPONSE], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
   });
 }
+
+/**
+ * POST /.search at the root (RFC 7644 §3.4.3): Users, then Groups, paged as one list. A filter that
+ * names an attribute only one type has matches nothing in the other; unknown to both, it is a 400.
+ */
+export async function searchAll(raw: ListParams, ctx: ScimContext, limits: ListLimits): Promise<Record<string, unknown>> {
+  const startIndex = Math.max(1, whole("startIndex", raw.startIndex, 1));
+  const count = Math.min(Math.max(0, whole("count", raw.count, limits.maxResults)), limits.maxResults);
+  const attempt = async (kind: "User" | "Group", params: ListParams) => {
+    try {
+      return await listResources(kind, params, ctx, limits);
+    } catch (error) {
+      if ((error as { scimType?: string }).scimType === "invalidFilter" && /attribute/i.test((error as Error).message)) return undefined;
+      throw error;
+    }
+  };
+  const users = await attempt("User", { ...raw, startIndex, count });
+  const userTotal = (users?.totalResults as number | undefined) ?? 0;
+  const userPage = (users?.Resources as unknown[] | undefined) ?? [];
+  const groupStart = Math.max(1, startIndex - userTotal);
+  const groups = await attempt("Group", { ...raw, startIndex: groupStart, count: Math.max(0, count - userPage.length) });
+  if (!users && !groups) throw scimError(400, "invalidFilter", "The filter names attributes that neither Users nor Groups have");
+  const Resources = [...userPage, ...((groups?.Resources as unknown[] | undefined) ?? [])];
+  const totalResults = userTotal + ((groups?.totalResults as number | undefined) ?? 0);
+  return { schemas: [LIST_RESPONSE], totalResults, startIndex, itemsPerPage: Resources.length, Resources };
+}

@@ -9,7 +9,7 @@ import type { ScimContext } from "./context.js";
 import { declareSchemas } from "./declare.js";
 import { groupDefinition, normalisePatchBody, normaliseResourceBody, unknownAttributes, userDefinition } from "./dialect.js";
 import { registerGroupHandlers } from "./group-handlers.js";
-import { listResources, wanted, type ListParams } from "./lists.js";
+import { listResources, searchAll, wanted, type ListParams } from "./lists.js";
 import { resourceRoutes } from "./resource-routes.js";
 import { describeScimError, errorBody, scimError } from "./scim-error.js";
 import { configureServiceProvider, type ScimLimits } from "./service-provider-config.js";
@@ -126,7 +126,7 @@ export function scimRouter(deps: ScimRouterDeps): express.Router {
     next();
   });
 
-  const list = (kind: "User" | "Group", from: "query" | "body") => async (req: Request, res: Response, next: NextFunction) => {
+  const list = (kind: "User" | "Group" | "all", from: "query" | "body") => async (req: Request, res: Response, next: NextFunction) => {
     try {
       if (from === "body") {
         const body = req.body as { schemas?: unknown } | undefined;
@@ -136,7 +136,7 @@ export function scimRouter(deps: ScimRouterDeps): express.Router {
       }
       const params = (from === "query" ? req.query : req.body) as ListParams & { attributes?: unknown; excludedAttributes?: unknown };
       const normalised = from === "body" ? { ...params, attributes: join(params.attributes), excludedAttributes: join(params.excludedAttributes) } : params;
-      res.status(200).send(await listResources(kind, normalised, scimOf(req), deps.limits));
+      res.status(200).send(kind === "all" ? await searchAll(normalised, scimOf(req), deps.limits) : await listResources(kind, normalised, scimOf(req), deps.limits));
     } catch (error) {
       next(error);
     }
@@ -145,7 +145,7 @@ export function scimRouter(deps: ScimRouterDeps): express.Router {
   router.get("/Groups", list("Group", "query"));
   router.post("/Users/.search", list("User", "body"));
   router.post("/Groups/.search", list("Group", "body"));
-  router.post("/.search", list("User", "body"));
+  router.post("/.search", list("all", "body"));
   router.use("/Users", resourceRoutes("User"));
   router.use("/Groups", resourceRoutes("Group"));
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { PROJECT_ROOT } from "../paths.js";
-import { BATCH_CONDITION, BatchConditionFailed, StorageUnavailableError, type Db, type QueryResult, type Row, type Statement } from "./db.js";
+import { BATCH_CONDITION, BatchConditionFailed, batchInTransaction, StorageUnavailableError, type Db, type QueryResult, type Row, type Statement } from "./db.js";
 import type { Reply, Request } from "./pglite-worker.js";
 
 /** The compiled worker: beside this file in dist/, or in dist/ when running from src/ (tests). */
@@ -103,15 +103,7 @@ export async function openPgliteThread(options: PgliteThreadOptions = {}): Promi
       },
       async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
         // In a transaction that has not begun yet, the batch is its first (and begin-carrying) statement.
-        if (tx && !tx.begun) {
-          const results: QueryResult[] = [];
-          for (const [index, s] of statements.entries()) {
-            const r = await this.query(s.text, s.values ?? []);
-            if (s.expectOne && r.rowCount !== 1) throw new BatchConditionFailed(index);
-            results.push(r);
-          }
-          return results;
-        }
+        if (tx && !tx.begun) return batchInTransaction(this, statements);
         try {
           const reply = await call({ kind: "batch", statements: statements.map((s) => ({ text: s.text, values: [...(s.values ?? [])], ...(s.expectOne ? { expectOne: true } : {}) })), ...(tx ? { txId: tx.id } : {}) } as Request);
           return (reply.results ?? []).map((r) => ({ rows: localDates(r.rows), rowCount: r.rowCount }));
