@@ -9,8 +9,11 @@ const SCIM_ID = /\/(Users|Groups)\/([0-9a-f-]{36})/i;
  */
 export function requestLog(log: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
+    // winston formats before its transports filter by level: build nothing that nobody will read.
     const started = process.hrtime.bigint();
+    const httpEnabled = log.isLevelEnabled("http");
     res.on("finish", () => {
+      if (!httpEnabled && res.statusCode < 500) return;
       const path = (req.originalUrl ?? req.url).split("?")[0] ?? "";
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const scimId = (res.locals.scimId as string | undefined) ?? SCIM_ID.exec(path)?.[2];

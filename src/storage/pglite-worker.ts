@@ -63,8 +63,51 @@ const inline = (text: string, values: readonly unknown[]): string =>
         return literal(values[index]);
       });
 
+/**
+ * Statements run often (a SCIM request has a handful of shapes) are PREPAREd once per session and
+ * then EXECUTEd with literal arguments: PostgreSQL keeps their plans, so each call skips parsing
+ * and planning. The cache keeps the most recently used statements (PREPARE is session state, not
+ * transactional, so a rolled-back transaction leaves a valid entry).
+ */
+const PREPARED_MAX = 256;
+/** What PREPARE accepts (not EXPLAIN, SET, DDL…). */
+const PREPARABLE = /^\s*(select|insert|update|delete|with|values)\b/i;
+const prepared = new Map<string, string>();
+const unpreparable = new Set<string>();
+let preparedSerial = 0;
+
+async function statementName(text: string): Promise<string | undefined> {
+  const known = prepared.get(text);
+  if (known) {
+    prepared.delete(text);
+    prepared.set(text, known);
+    return known;
+  }
+  if (unpreparable.has(text) || !PREPARABLE.test(text)) return undefined;
+  if (prepared.size >= PREPARED_MAX) {
+    const [oldest, oldName] = prepared.entries().next().value as [string, string];
+    prepared.delete(oldest);
+    await database.exec(`deallocate ${oldName}`);
+  }
+  const name = `scim_bridge_${++preparedSerial}`;
+  try {
+    await database.exec(`prepare ${name} as ${text}`);
+  } catch (error) {
+    // 42P18: a parameter whose type only its value tells (e.g. in a select list): send it inline.
+    if ((error as { code?: string }).code === "42P18") {
+      unpreparable.add(text);
+      return undefined;
+    }
+    throw error;
+  }
+  prepared.set(text, name);
+  return name;
+}
+
 async function run(text: string, values: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number }> {
-  const results = await database.exec(inline(text, values));
+  const name = values.length > 0 && !database.closed ? await statementName(text) : undefined;
+  const sql = name ? `execute ${name}(${values.map(literal).join(", ")})` : inline(text, values);
+  const results = await database.exec(sql);
   const last = results[results.length - 1];
   return { rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
 }
