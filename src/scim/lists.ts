@@ -65,11 +65,14 @@ export async function listResources(kind: "User" | "Group", raw: ListParams, ctx
   }
   const startIndex = Math.max(1, whole("startIndex", raw.startIndex, 1));
   const count = Math.min(Math.max(0, whole("count", raw.count, limits.maxResults)), limits.maxResults);
-  // SCIMMY parses and validates attributes/excludedAttributes (and the filter's syntax) for us.
+  // SCIMMY parses and validates attributes/excludedAttributes when the request narrows its answer
+  // (the filter's syntax is checked by filter-sql.ts, which runs SCIMMY's parser as a gate).
   const Resource = kind === "User" ? SCIMMY.Resources.User : SCIMMY.Resources.Group;
-  const resource = new (Resource as unknown as new (query: Record<string, string>) => { attributes: unknown })(
-    Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as Record<string, string>,
-  );
+  const resource = unnarrowed(params)
+    ? { attributes: undefined }
+    : new (Resource as unknown as new (query: Record<string, string>) => { attributes: unknown })(
+        Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as Record<string, string>,
+      );
   const sql = new SqlParams([ctx.connectionId]);
   const where = params.filter === undefined ? "true" : kind === "User" ? userFilterSql(params.filter, sql) : groupFilterSql(params.filter, sql);
   const sortOrder = params.sortOrder as "ascending" | "descending" | undefined;
