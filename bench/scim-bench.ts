@@ -97,7 +97,8 @@ async function runBridge(settings: Settings): Promise<ServerRun> {
     progress("bridge: starting");
     const started = await startChild<Server>({
       name: "bridge",
-      args: [BRIDGE_CLI, "serve"],
+      // BRIDGE_NODE_FLAGS: node flags for the bridge process (e.g. GC settings), as a deployment would set them.
+      args: [...(process.env.BRIDGE_NODE_FLAGS ?? "").split(" ").filter(Boolean), BRIDGE_CLI, "serve"],
       env: {
         ...process.env,
         DATA_DIR: dataDir,
