@@ -7,9 +7,13 @@ import { writeGroup } from "./group-handlers.js";
 import { writeUser } from "./user-handlers.js";
 import type { UserRecord } from "../storage/users-repo.js";
 import { scimError } from "./scim-error.js";
+import { KeyedLock } from "./keyed-lock.js";
 import { RetryPatch } from "./storage-guard.js";
 
-const PATCH_ATTEMPTS = 5;
+/** How often a PATCH re-applies when another replica wrote the row between its read and its write. */
+const PATCH_ATTEMPTS = 8;
+const patchLock = new KeyedLock();
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
@@ -59,27 +63,29 @@ export function patchRoute(kind: "User" | "Group") {
       const query = req.query as Record<string, unknown>;
       // Validates attributes/excludedAttributes when the request narrows its answer.
       const shaped = unnarrowed(query) ? undefined : new Resource(id, query as Record<string, string>);
-      for (let attempt = 1; ; attempt++) {
-        const ctx: ScimContext = { ...base, patch: {} };
-        try {
-          const current = (await new Resource(id).read(ctx)) as unknown as InstanceType<typeof Schema>;
-          const body = addMissingValuePathTargets(req.body, () => JSON.parse(JSON.stringify(current)) as Record<string, unknown>);
-          const patched = await new SCIMMY.Messages.PatchOp(body as never).apply(current as never, async (instance: unknown) =>
-            write(ctx, id, new Schema(instance as never, "in")),
-          );
-          if (!unnarrowed(query)) {
-            res.status(200).send(withSchemas(new Schema((patched ?? current) as never, "out", Resource.basepath() as string, shaped?.attributes), kind));
-          } else if (kind === "Group") {
-            res.status(204).end();
-          } else {
-            res.status(200).send(userJson(ctx.written as UserRecord, Resource.basepath() as string));
+      await patchLock.run(`${base.connectionId}/${kind}/${id}`, async () => {
+        for (let attempt = 1; ; attempt++) {
+          const ctx: ScimContext = { ...base, patch: {} };
+          try {
+            const current = (await new Resource(id).read(ctx)) as unknown as InstanceType<typeof Schema>;
+            const body = addMissingValuePathTargets(req.body, () => JSON.parse(JSON.stringify(current)) as Record<string, unknown>);
+            const patched = await new SCIMMY.Messages.PatchOp(body as never).apply(current as never, async (instance: unknown) =>
+              write(ctx, id, new Schema(instance as never, "in")),
+            );
+            if (!unnarrowed(query)) {
+              res.status(200).send(withSchemas(new Schema((patched ?? current) as never, "out", Resource.basepath() as string, shaped?.attributes), kind));
+            } else if (kind === "Group") {
+              res.status(204).end();
+            } else {
+              res.status(200).send(userJson(ctx.written as UserRecord, Resource.basepath() as string));
+            }
+            return;
+          } catch (error) {
+            if (!(error instanceof RetryPatch) || attempt >= PATCH_ATTEMPTS) throw error;
+            await pause(Math.random() * 5 * attempt); // jitter: two replicas must not collide again in step
           }
-          return;
-        } catch (error) {
-          if (error instanceof RetryPatch && attempt < PATCH_ATTEMPTS) continue;
-          throw error;
         }
-      }
+      });
     } catch (error) {
       next(error);
     }
