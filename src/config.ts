@@ -15,7 +15,7 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** Connections in the pg pool (Default: 10). */
   readonly pgPoolMax: number;
-  /** Embedded PGlite's shared_buffers in MiB (Default: 48): memory kept for PostgreSQL's page cache. */
+  /** Embedded PGlite's shared_buffers in MiB (Default: 32): memory kept for PostgreSQL's page cache. */
   readonly pgliteSharedBuffersMb: number;
   /** winston level (Default: info). */
   readonly logLevel: LogLevel;
@@ -98,7 +98,7 @@ export function loadConfig(env: Env): Config {
     dataDir: text("DATA_DIR") ?? "./data",
     databaseUrl: url("DATABASE_URL", ["postgres:", "postgresql:"]),
     pgPoolMax: integer("PG_POOL_MAX", 10, 1, 500),
-    pgliteSharedBuffersMb: integer("PGLITE_SHARED_BUFFERS_MB", 48, 16, 4096),
+    pgliteSharedBuffersMb: integer("PGLITE_SHARED_BUFFERS_MB", 32, 16, 4096),
     logLevel,
     adminToken,
     publicUrl: publicUrl?.replace(/\/+$/, ""),

@@ -36,7 +36,7 @@ export interface PgliteThreadOptions {
   dataDir?: string;
   /** A `dumpDataDir()` tarball to start from (the migrated test template). */
   loadDataDir?: Uint8Array;
-  /** PostgreSQL shared_buffers in MiB (Default: 48). */
+  /** PostgreSQL shared_buffers in MiB (Default: 32). */
   sharedBuffersMb?: number;
 }
 

@@ -119,7 +119,7 @@ const database = await PGlite.create({
   // process, as scimmy-facts.md §11 measured and test/cli/crash.test.ts checks).
   relaxedDurability: true,
   // PostgreSQL's page cache lives in the WebAssembly heap and is never given back: size it.
-  postgresqlconf: [`shared_buffers = ${options.sharedBuffersMb ?? 48}MB`],
+  postgresqlconf: [`shared_buffers = ${options.sharedBuffersMb ?? 32}MB`],
   ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   ...(options.loadDataDir ? { loadDataDir: new Blob([options.loadDataDir]) } : {}),
 });
