@@ -1,24 +1,13 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { adminRouter } from "../admin/router.js";
-import type { Logger } from "../log.js";
-import type { ScimAuthenticator } from "../scim/auth.js";
-import type { ChangeRecorder } from "../scim/changes.js";
-import { scimRouter } from "../scim/router.js";
-import type { ScimLimits } from "../scim/service-provider-config.js";
-import type { Db } from "../storage/db.js";
+import { scimRouter, type ScimRouterDeps } from "../scim/router.js";
 import { migrationStatus } from "../storage/migrate.js";
 import { requestLog } from "./request-log.js";
 
 export const SCIM_PATH = "/scim/v2";
 
-export interface AppDeps {
-  db: Db;
-  log: Logger;
-  authenticator: ScimAuthenticator;
-  recorder: ChangeRecorder;
-  limits: ScimLimits;
-  publicUrl: string | undefined;
-}
+/** What the HTTP surfaces need: exactly what the SCIM router does (the admin API takes a subset). */
+export type AppDeps = ScimRouterDeps;
 
 /** The HTTP surfaces: /scim/v2 for IdPs, /admin/api for people, /healthz and /readyz for orchestrators. */
 export function createApp(deps: AppDeps): express.Express {

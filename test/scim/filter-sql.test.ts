@@ -4,6 +4,7 @@ import { declareSchemas, ENTERPRISE_USER as ENT } from "../../src/scim/declare.j
 import { groupFilterSql, groupOrderSql, SqlParams, userFilterSql, userOrderSql } from "../../src/scim/filter-sql.js";
 import type { Db } from "../../src/storage/db.js";
 import { testDb } from "../support/test-db.js";
+import { scimErrorOf } from "../support/scim-error-of.js";
 
 // Fixtures: connection A holds the resources the cases name; connection B holds look-alikes
 // (same userName, externalId, displayName) that a fragment composed with `connection_id = $1`
@@ -100,16 +101,6 @@ function groupsQuery(filter: string): { text: string; values: unknown[] } {
   return { text: `select g.id from scim_groups g where g.connection_id = $1 and (${where}) order by ${groupOrderSql(undefined, undefined)}`, values: params.values };
 }
 
-/** The SCIM error a call throws, as {status, scimType, message}. */
-function scimErrorOf(fn: () => unknown): { status: number; scimType: string; message: string } | string {
-  try {
-    fn();
-    return "no error";
-  } catch (error) {
-    if (!(error instanceof SCIMMY.Types.Error)) return `not a SCIM error: ${String(error)}`;
-    return { status: error.status, scimType: error.scimType, message: error.message };
-  }
-}
 
 describe("SCIM filters as SQL (RFC 7644 §3.4.2.2)", () => {
   let db: Db;

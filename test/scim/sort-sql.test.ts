@@ -4,6 +4,7 @@ import { declareSchemas, ENTERPRISE_USER as ENT } from "../../src/scim/declare.j
 import { groupOrderSql, SqlParams, userFilterSql, userOrderSql } from "../../src/scim/filter-sql.js";
 import type { Db } from "../../src/storage/db.js";
 import { testDb } from "../support/test-db.js";
+import { scimErrorOf } from "../support/scim-error-of.js";
 
 // Users are listed in creation order; each case names the order it expects by key.
 type Body = Record<string, unknown>;
@@ -60,15 +61,6 @@ async function load(db: Db): Promise<void> {
   }
 }
 
-function scimErrorOf(fn: () => unknown): { status: number; scimType: string; message: string } | string {
-  try {
-    fn();
-    return "no error";
-  } catch (error) {
-    if (!(error instanceof SCIMMY.Types.Error)) return `not a SCIM error: ${String(error)}`;
-    return { status: error.status, scimType: error.scimType, message: error.message };
-  }
-}
 
 describe("sortBy and sortOrder as SQL (RFC 7644 §3.4.2.3)", () => {
   let db: Db;
