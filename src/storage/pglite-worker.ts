@@ -108,8 +108,9 @@ async function run(text: string, values: readonly unknown[]): Promise<{ rows: Re
   const name = values.length > 0 && !database.closed ? await statementName(text) : undefined;
   const sql = name ? `execute ${name}(${values.map(literal).join(", ")})` : inline(text, values);
   const results = await database.exec(sql);
-  const last = results[results.length - 1];
-  return { rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
+  const last = results[results.length - 1] as { rows: unknown[]; rowCount?: number; affectedRows?: number } | undefined;
+  // rowCount is the statement's own count (SELECT n, UPDATE n…); affectedRows sums writes only.
+  return { rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? last?.affectedRows ?? last?.rows.length ?? 0 };
 }
 const port = parentPort!;
 const database = await PGlite.create({
