@@ -104,8 +104,7 @@ async function runBridge(settings: Settings): Promise<ServerRun> {
         DATA_DIR: dataDir,
         DATABASE_URL: "", // embedded PGlite in DATA_DIR, even if the shell names a server
         PORT: "0",
-        // The "listening" line is logged at info; requests are logged at http, below info, so
-        // info adds nothing per request (warn would hide the line the bench waits for).
+        // The default level: one JSON log line per request, read by this process as a collector would.
         LOG_LEVEL: "info",
         DEMO_CONNECTION: "false",
         ADMIN_TOKEN: randomBytes(32).toString("base64url"),

@@ -11,9 +11,9 @@ export function requestLog(log: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
     // winston formats before its transports filter by level: build nothing that nobody will read.
     const started = process.hrtime.bigint();
-    const httpEnabled = log.isLevelEnabled("http");
+    const enabled = log.isLevelEnabled("info");
     res.on("finish", () => {
-      if (!httpEnabled && res.statusCode < 500) return;
+      if (!enabled && res.statusCode < 500) return;
       const path = (req.originalUrl ?? req.url).split("?")[0] ?? "";
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const scimId = (res.locals.scimId as string | undefined) ?? SCIM_ID.exec(path)?.[2];
@@ -27,7 +27,7 @@ export function requestLog(log: Logger) {
         ...(req.query && Object.keys(req.query).length > 0 ? { queryKeys: Object.keys(req.query) } : {}),
       };
       if (res.statusCode >= 500) log.error("request", entry);
-      else log.http("request", entry);
+      else log.info("request", entry);
     });
     next();
   };
