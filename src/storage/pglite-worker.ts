@@ -104,13 +104,22 @@ async function statementName(text: string): Promise<string | undefined> {
   return name;
 }
 
-async function run(text: string, values: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number }> {
+/** The SQL that runs one statement: EXECUTE of its prepared form, or the statement with literals. */
+async function sqlFor(text: string, values: readonly unknown[]): Promise<string> {
   const name = values.length > 0 && !database.closed ? await statementName(text) : undefined;
-  const sql = name ? `execute ${name}(${values.map(literal).join(", ")})` : inline(text, values);
-  const results = await database.exec(sql);
-  const last = results[results.length - 1] as { rows: unknown[]; rowCount?: number; affectedRows?: number } | undefined;
-  // rowCount is the statement's own count (SELECT n, UPDATE n…); affectedRows sums writes only.
-  return { rows: (last?.rows ?? []) as Record<string, unknown>[], rowCount: last?.rowCount ?? last?.affectedRows ?? last?.rows.length ?? 0 };
+  return name ? `execute ${name}(${values.map(literal).join(", ")})` : inline(text, values);
+}
+
+type ExecResult = { rows: unknown[]; rowCount?: number; affectedRows?: number };
+/** rowCount is the statement's own count (SELECT n, UPDATE n…); affectedRows sums writes only. */
+const counted = (result: ExecResult | undefined): { rows: Record<string, unknown>[]; rowCount: number } => ({
+  rows: (result?.rows ?? []) as Record<string, unknown>[],
+  rowCount: result?.rowCount ?? result?.affectedRows ?? result?.rows.length ?? 0,
+});
+
+async function run(text: string, values: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number }> {
+  const results = (await database.exec(await sqlFor(text, values))) as ExecResult[];
+  return counted(results[results.length - 1]);
 }
 const port = parentPort!;
 const database = await PGlite.create({
@@ -154,31 +163,30 @@ async function handle(message: Request): Promise<Reply> {
       await database.close();
       return { id, ok: true };
     case "batch": {
-      // Inside a caller's transaction the statements join it; otherwise they are their own.
+      // Inside a caller's transaction the statements join it; otherwise they are their own. The
+      // statements (and their begin) go to PostgreSQL as one script: one call, not one per statement.
       const own = message.txId !== undefined && message.txId === holder;
-      if (!own) {
-        await acquire(`batch-${id}`);
-        await database.exec("begin").catch((error: unknown) => {
-          release();
-          throw error;
-        });
-      }
-      const results: { rows: Record<string, unknown>[]; rowCount: number }[] = [];
+      if (!own) await acquire(`batch-${id}`);
       try {
-        for (const [index, statement] of message.statements.entries()) {
-          const result = await run(statement.text, statement.values);
-          const rowCount = result.rowCount;
-          if (statement.expectOne && rowCount !== 1) throw Object.assign(new Error(`batch statement ${index + 1} found no row`), { code: "SB001", detail: String(index) });
-          results.push({ rows: result.rows, rowCount });
+        const parts: string[] = [];
+        for (const statement of message.statements) parts.push(await sqlFor(statement.text, statement.values));
+        let results: ExecResult[];
+        try {
+          results = parts.length === 0 ? [] : ((await database.exec((own ? "" : "begin;\n") + parts.join(";\n"))) as ExecResult[]).slice(own ? 0 : 1);
+        } catch (error) {
+          if (!own) await database.exec("rollback").catch(() => {});
+          throw error;
         }
-        if (!own) await database.exec("commit");
-      } catch (error) {
-        if (!own) await database.exec("rollback").catch(() => {});
-        throw error;
+        const failed = message.statements.findIndex((statement, index) => statement.expectOne && counted(results[index]).rowCount !== 1);
+        if (failed >= 0) {
+          if (!own) await database.exec("rollback");
+          throw Object.assign(new Error(`batch statement ${failed + 1} found no row`), { code: "SB001", detail: String(failed) });
+        }
+        if (!own && parts.length > 0) await database.exec("commit");
+        return { id, ok: true, results: results.map(counted) };
       } finally {
         if (!own) release();
       }
-      return { id, ok: true, results };
     }
     default: {
       // The first statement of a transaction carries its begin: one message, not two.
