@@ -1,4 +1,4 @@
-import type { Response } from "express";
+import type { Request, Response } from "express";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
 import type { ChangeRecorder } from "./changes.js";
@@ -25,3 +25,6 @@ export interface ScimContext {
   /** Set inside /Bulk: per-resource headers (ETag, Location) make no sense there. */
   bulk?: boolean;
 }
+
+/** The context the SCIM router's authentication put on the request. */
+export const scimOf = (req: Request): ScimContext => (req as unknown as { scim: ScimContext }).scim;

@@ -1,5 +1,6 @@
 import type SCIMMYType from "scimmy";
 import { declareSchemas, ENTERPRISE_USER } from "./declare.js";
+import { isObject } from "./canonical-json.js";
 
 /**
  * IdP dialects, normalised before SCIMMY sees a body (scimmy-facts.md §7: SCIMMY refuses them).
@@ -13,7 +14,6 @@ import { declareSchemas, ENTERPRISE_USER } from "./declare.js";
 type Definition = InstanceType<typeof SCIMMYType.Types.SchemaDefinition>;
 type Json = unknown;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The attribute a path names (filters stripped), or undefined when the schema has none. */
 function attributeAt(definition: Definition, path: string): { type?: string; name?: string; subAttributes?: unknown[]; config?: { multiValued?: boolean } } | undefined {

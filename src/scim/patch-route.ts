@@ -1,6 +1,6 @@
 import type { Request, Response } from "express";
 import SCIMMY from "scimmy";
-import type { ScimContext } from "./context.js";
+import { scimOf, type ScimContext } from "./context.js";
 import { withSchemas } from "./with-schemas.js";
 import { unnarrowed, userJson } from "./representation.js";
 import { writeGroup } from "./group-handlers.js";
@@ -9,12 +9,12 @@ import type { UserRecord } from "../storage/users-repo.js";
 import { scimError } from "./scim-error.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { RetryPatch } from "./storage-guard.js";
+import { isObject } from "./canonical-json.js";
 
 /** How often a PATCH re-applies when another replica wrote the row between its read and its write. */
 const PATCH_ATTEMPTS = 8;
 const patchLock = new KeyedLock();
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Entra ID replaces `emails[type eq "work"].value` on users that have no work email yet, expecting
@@ -56,7 +56,7 @@ export function patchRoute(kind: "User" | "Group") {
   const Schema = kind === "User" ? SCIMMY.Schemas.User : SCIMMY.Schemas.Group;
   const write = kind === "User" ? writeUser : writeGroup;
   return async (req: Request, res: Response, next: (error?: unknown) => void): Promise<void> => {
-    const base = (req as unknown as { scim: ScimContext }).scim;
+    const base = scimOf(req);
     const id = req.params.id as string;
     try {
       if (!isObject(req.body)) throw scimError(400, "invalidSyntax", "PatchOp request expected message body to be single complex value");

@@ -1,13 +1,12 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import SCIMMY from "scimmy";
-import type { ScimContext } from "./context.js";
+import { scimOf } from "./context.js";
 import { patchRoute } from "./patch-route.js";
 import { withSchemas } from "./with-schemas.js";
 import { groupJson, unnarrowed, userJson } from "./representation.js";
 import { readUser } from "./user-handlers.js";
 import { readGroup } from "./group-handlers.js";
 
-const scimOf = (req: Request): ScimContext => (req as unknown as { scim: ScimContext }).scim;
 
 type ResourceClass = typeof SCIMMY.Resources.User | typeof SCIMMY.Resources.Group;
 type Instance = { read(ctx: unknown): Promise<unknown>; write(body: unknown, ctx: unknown): Promise<unknown>; dispose(ctx: unknown): Promise<void> };

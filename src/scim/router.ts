@@ -5,7 +5,7 @@ import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
 import type { ScimAuthenticator } from "./auth.js";
 import type { ChangeRecorder } from "./changes.js";
-import type { ScimContext } from "./context.js";
+import { scimOf, type ScimContext } from "./context.js";
 import { declareSchemas } from "./declare.js";
 import { groupDefinition, normalisePatchBody, normaliseResourceBody, unknownAttributes, userDefinition } from "./dialect.js";
 import { registerGroupHandlers } from "./group-handlers.js";
@@ -27,7 +27,6 @@ export interface ScimRouterDeps {
 
 const SCIM_TYPES = ["application/scim+json", "application/json", "application/*+json"];
 const SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
-const scimOf = (req: Request): ScimContext => (req as unknown as { scim: ScimContext }).scim;
 
 function sendError(res: Response, status: number, scimType: string | null, detail: string): void {
   res.status(status).type("application/scim+json").send(errorBody(status, scimType, detail));

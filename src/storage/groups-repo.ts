@@ -1,4 +1,5 @@
 import type { Db } from "./db.js";
+import { pageWithTotal, type PageQuery } from "./page.js";
 import { isUuid } from "./uuid.js";
 
 export interface GroupMember {
@@ -185,29 +186,13 @@ export async function removeMemberEverywhere(tx: Db, connectionId: string, membe
   return groupIds;
 }
 
-export interface GroupListQuery {
-  where: string;
-  order: string;
-  values: unknown[];
-  offset: number;
-  limit: number;
+export interface GroupListQuery extends PageQuery {
   withMembers: boolean;
 }
 
 export async function listGroups(db: Db, query: GroupListQuery): Promise<{ rows: GroupRecord[]; total: number }> {
-  const where = `g.connection_id = $1 and (${query.where})`;
-  const page =
-    query.limit > 0
-      ? await db.query<GroupRow>(
-          `select ${SELECT} from scim_groups g where ${where} order by ${query.order} limit ${Math.trunc(query.limit)} offset ${Math.trunc(query.offset)}`,
-          query.values,
-        )
-      : { rows: [] as GroupRow[] };
-  const total =
-    query.offset === 0 && page.rows.length < query.limit
-      ? page.rows.length
-      : ((await db.query<{ n: number }>(`select count(*)::int as n from scim_groups g where ${where}`, query.values)).rows[0]?.n ?? 0);
-  const rows = page.rows.map(toRecord);
+  const { rows: page, total } = await pageWithTotal<GroupRow>(db, "scim_groups g", SELECT, query);
+  const rows = page.map(toRecord);
   if (query.withMembers && rows.length > 0) {
     const members = await loadMembers(db, String(query.values[0]), rows.map((r) => r.id));
     for (const row of rows) row.members = members.get(row.id) ?? [];

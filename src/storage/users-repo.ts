@@ -1,6 +1,7 @@
 import type { Db, Row, Statement } from "./db.js";
 import { sqlState, UNIQUE_VIOLATION } from "./db.js";
 import { UniquenessError } from "./resource-errors.js";
+import { pageWithTotal, type PageQuery } from "./page.js";
 import { isUuid } from "./uuid.js";
 
 /** A stored SCIM User: `resource` holds its attributes (no id, meta or schemas). */
@@ -141,34 +142,13 @@ export async function deleteUser(tx: Db, connectionId: string, id: string): Prom
   return result.rows[0] ? toRecord(result.rows[0]) : null;
 }
 
-export interface ListQuery {
-  /** Boolean SQL over alias `u`; `$1` is the connection id. */
-  where: string;
-  /** ORDER BY contents over alias `u`. */
-  order: string;
-  /** Parameter values, the first being the connection id. */
-  values: unknown[];
-  offset: number;
-  limit: number;
+export interface ListQuery extends PageQuery {
   /** Also load each user's groups, in the same statement. */
   withGroups?: boolean;
 }
 
 /** One page and the total that matched (RFC 7644 §3.4.2.4), both from SQL. */
 export async function listUsers(db: Db, query: ListQuery): Promise<{ rows: UserRecord[]; total: number }> {
-  const where = `u.connection_id = $1 and (${query.where})`;
-  const page =
-    query.limit > 0
-      ? await db.query<UserRow>(
-          `select ${SELECT}${query.withGroups ? ", " + GROUPS_COLUMN : ""} from scim_users u where ${where} order by ${query.order}
-           limit ${Math.trunc(query.limit)} offset ${Math.trunc(query.offset)}`,
-          query.values,
-        )
-      : { rows: [] as UserRow[] };
-  // The page already tells the total when it is the first page and not full.
-  const total =
-    query.offset === 0 && page.rows.length < query.limit
-      ? page.rows.length
-      : ((await db.query<{ n: number }>(`select count(*)::int as n from scim_users u where ${where}`, query.values)).rows[0]?.n ?? 0);
-  return { rows: page.rows.map(toRecord), total };
+  const page = await pageWithTotal<UserRow>(db, "scim_users u", `${SELECT}${query.withGroups ? ", " + GROUPS_COLUMN : ""}`, query);
+  return { rows: page.rows.map(toRecord), total: page.total };
 }
