@@ -1,5 +1,7 @@
+import type { Connector } from "../src/connector-kit.js";
+
 /**
- * The explicit list of built-in connector kinds (STYLE.md). Empty until the connector kit lands
- * (issue "Connectors"): each kind will live in connectors/<kind>/ and be listed here.
+ * The explicit list of built-in connector kinds (STYLE.md): each lives in connectors/<kind>/ and is
+ * listed here; the registry refuses duplicate ids. App owners add their own with CONNECTOR_MODULES.
  */
-export const builtInConnectorIds: readonly string[] = [];
+export const builtInConnectors: readonly Connector[] = [];

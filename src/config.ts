@@ -2,6 +2,8 @@
  * Configuration: env → a frozen, typed Config. The only reader of process.env (main.ts passes it in).
  * Every default lives here; every bad value fails start-up with the exact fix to apply.
  */
+import { DEFAULT_ENGINE, DEFAULT_GUARD, engineSettings, type EngineSettings } from "./engine/settings.js";
+
 export type LogLevel = "error" | "warn" | "info" | "http" | "verbose" | "debug" | "silly";
 
 export interface Config {
@@ -33,6 +35,12 @@ export interface Config {
   readonly demoConnection: boolean;
   /** How long SIGTERM waits for in-flight requests before closing anyway (Default: 10000). */
   readonly shutdownTimeoutMs: number;
+  /** Run the deprovisioning workers in this process (Default: true). */
+  readonly engineEnabled: boolean;
+  /** The engine's knobs (engine/settings.ts has each default and its meaning). */
+  readonly engine: EngineSettings;
+  /** Connector modules to load besides the built-in ones: paths, comma-separated (Default: none). */
+  readonly connectorModules: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -58,6 +66,16 @@ export function loadConfig(env: Env): Config {
     const value = Number(raw);
     if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
       problems.push(`${name}=${JSON.stringify(raw)} is not a whole number from ${min} to ${max}; set e.g. ${name}=${fallback}`);
+      return fallback;
+    }
+    return value;
+  };
+  const decimal = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || value < min || value > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a number from ${min} to ${max}; set e.g. ${name}=${fallback}`);
       return fallback;
     }
     return value;
@@ -107,6 +125,29 @@ export function loadConfig(env: Env): Config {
     bulkMaxOperations: integer("SCIM_BULK_MAX_OPERATIONS", 1000, 1, 100_000),
     demoConnection: bool("DEMO_CONNECTION", true),
     shutdownTimeoutMs: integer("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+    engineEnabled: bool("ENGINE", true),
+    engine: engineSettings({
+      concurrency: integer("WORKER_CONCURRENCY", DEFAULT_ENGINE.concurrency, 1, 1000),
+      leaseMs: integer("TASK_LEASE_MS", DEFAULT_ENGINE.leaseMs, 1_000, 3_600_000),
+      pollIntervalMs: integer("WORKER_POLL_INTERVAL_MS", DEFAULT_ENGINE.pollIntervalMs, 50, 600_000),
+      retryBaseMs: integer("RETRY_BASE_MS", DEFAULT_ENGINE.retryBaseMs, 1, 3_600_000),
+      retryCapMs: integer("RETRY_CAP_MS", DEFAULT_ENGINE.retryCapMs, 1, 86_400_000),
+      probeBaseMs: integer("PROBE_BASE_MS", DEFAULT_ENGINE.probeBaseMs, 1, 3_600_000),
+      probeCapMs: integer("PROBE_CAP_MS", DEFAULT_ENGINE.probeCapMs, 1, 86_400_000),
+      escalatedProbeIntervalMs: integer("ESCALATED_PROBE_INTERVAL_MS", DEFAULT_ENGINE.escalatedProbeIntervalMs, 1_000, 86_400_000),
+      breakerThreshold: integer("BREAKER_THRESHOLD", DEFAULT_ENGINE.breakerThreshold, 1, 1000),
+      breakerCooldownMs: integer("BREAKER_COOLDOWN_MS", DEFAULT_ENGINE.breakerCooldownMs, 100, 3_600_000),
+      requestTimeoutMs: integer("TARGET_TIMEOUT_MS", DEFAULT_ENGINE.requestTimeoutMs, 100, 600_000),
+      escalationWebhookUrl: url("ESCALATION_WEBHOOK_URL", ["http:", "https:"]),
+      guard: {
+        enabled: bool("GUARD", DEFAULT_GUARD.enabled),
+        maxShare: decimal("GUARD_MAX_SHARE", DEFAULT_GUARD.maxShare, 0, 1),
+        maxCount: integer("GUARD_MAX_COUNT", DEFAULT_GUARD.maxCount, 1, 10_000_000),
+        minCount: integer("GUARD_MIN_COUNT", DEFAULT_GUARD.minCount, 1, 10_000_000),
+        windowMs: integer("GUARD_WINDOW_MS", DEFAULT_GUARD.windowMs, 1_000, 30 * 86_400_000),
+      },
+    }),
+    connectorModules: (text("CONNECTOR_MODULES") ?? "").split(",").map((p) => p.trim()).filter((p) => p !== ""),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

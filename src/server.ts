@@ -11,6 +11,17 @@ import { createBearerToken } from "./storage/credentials-repo.js";
 import type { Db } from "./storage/db.js";
 import { migrate } from "./storage/migrate.js";
 import { openStorage } from "./storage/open.js";
+import { builtInConnectors } from "../connectors/index.js";
+import type { Clock } from "./engine/clock.js";
+import { createEngine, type Engine } from "./engine/engine.js";
+import { ConnectorRegistry, loadConnectorModules } from "./engine/registry.js";
+
+/** The built-in connector kinds plus the modules an app owner named. */
+export async function installedConnectors(modules: readonly string[]): Promise<ConnectorRegistry> {
+  const registry = new ConnectorRegistry(builtInConnectors);
+  await loadConnectorModules(registry, modules);
+  return registry;
+}
 
 /** What a first start created and must be shown once (the secrets are never stored in clear). */
 export interface FirstRun {
@@ -20,6 +31,8 @@ export interface FirstRun {
 
 export interface RunningBridge {
   url: string;
+  /** The engine, when it runs in this process. */
+  engine?: Engine;
   scimUrl: string;
   db: Db;
   server: Server;
@@ -34,6 +47,10 @@ export interface StartOptions {
   recorders?: ChangeRecorder[];
   /** An already open database (tests); otherwise opened from the config. */
   db?: Db;
+  /** Connector kinds (tests); otherwise the built-in ones plus config.connectorModules. */
+  registry?: ConnectorRegistry;
+  /** The engine's clock (tests). */
+  clock?: Clock;
 }
 
 /** Composition: storage → migrations → bootstrap → HTTP. */
@@ -47,12 +64,15 @@ export async function startBridge(config: Config, options: StartOptions): Promis
   const bootstrap = await bootstrapAdminToken(db, config.adminToken);
   if (bootstrap.created && bootstrap.token) firstRun.adminToken = bootstrap.token;
 
+  const registry = options.registry ?? (await installedConnectors(config.connectorModules));
+  const engine = config.engineEnabled ? createEngine({ db, log, registry, settings: config.engine, ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
   const authenticator = createScimAuthenticator(db, log.child({ module: "auth" }));
   const app = createApp({
     db,
     log,
     authenticator,
-    recorder: changeRecorders(...(options.recorders ?? [])),
+    recorder: changeRecorders(...(engine ? [engine.recorder] : []), ...(options.recorders ?? [])),
+    ...(engine ? { engine: { clock: engine.clock, registry, wake: () => engine.wake(), metrics: engine.metrics.registry, alive: () => engine.alive() } } : {}),
     limits: { maxResults: config.maxResults, bulkMaxOperations: config.bulkMaxOperations, maxBodyBytes: config.maxBodyBytes },
     publicUrl: config.publicUrl,
   });
@@ -74,6 +94,7 @@ export async function startBridge(config: Config, options: StartOptions): Promis
     firstRun.demo = { name: "demo", scimUrl, token: demo.token };
     log.info("demo connection created", { connection: "demo", credentialId: demo.credential.id });
   }
+  await engine?.start();
   log.info("listening", { event: "listening", url, scimUrl, store: db.kind });
 
   let closing: Promise<void> | undefined;
@@ -88,9 +109,10 @@ export async function startBridge(config: Config, options: StartOptions): Promis
       server.closeIdleConnections();
       await drained;
       clearTimeout(timer);
+      await engine?.stop();
       await authenticator.settled();
       await db.close();
       log.info("stopped", { event: "stopped" });
     })());
-  return { url, scimUrl, db, server, firstRun, close };
+  return { url, scimUrl, db, server, firstRun, close, ...(engine ? { engine } : {}) };
 }

@@ -15,6 +15,7 @@ import {
 import { sqlState, UNIQUE_VIOLATION, type Db } from "../storage/db.js";
 import { adminAuth, allow, principalOf } from "./admin-auth.js";
 import { adminError } from "./admin-error.js";
+import { engineRoutes, type EngineRouteDeps } from "./engine-routes.js";
 
 export interface AdminRouterDeps {
   db: Db;
@@ -23,6 +24,8 @@ export interface AdminRouterDeps {
   scimUrl: (req: Request) => string;
   /** Called after a credential is revoked or rotated, so no cache keeps accepting it. */
   onCredentialsChanged?: () => void;
+  /** The engine's routes (targets, operations, support actions); absent: not mounted. */
+  engine?: Omit<EngineRouteDeps, "db" | "log">;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -158,6 +161,8 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     audit(req, res, "admin-token.revoke", { adminTokenId: req.params.id });
     res.status(204).end();
   }));
+
+  if (deps.engine) router.use(engineRoutes({ db, log, ...deps.engine }));
 
   router.use((_req: Request, res: Response) => adminError(res, 404, "no such admin route", "see the README's admin API section"));
   return router;

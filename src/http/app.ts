@@ -3,11 +3,23 @@ import { adminRouter } from "../admin/router.js";
 import { scimRouter, type ScimRouterDeps } from "../scim/router.js";
 import { migrationStatus } from "../storage/migrate.js";
 import { requestLog } from "./request-log.js";
+import type { Registry } from "prom-client";
+import type { Clock } from "../engine/clock.js";
+import type { ConnectorRegistry } from "../engine/registry.js";
 
 export const SCIM_PATH = "/scim/v2";
 
-/** What the HTTP surfaces need: exactly what the SCIM router does (the admin API takes a subset). */
-export type AppDeps = ScimRouterDeps;
+/** What the engine shows over HTTP: its admin routes, its metrics, its liveness. */
+export interface AppEngine {
+  clock: Clock;
+  registry: ConnectorRegistry;
+  wake: () => void;
+  metrics: Registry;
+  alive: () => boolean;
+}
+
+/** What the HTTP surfaces need: what the SCIM router does (the admin API takes a subset), and the engine. */
+export type AppDeps = ScimRouterDeps & { engine?: AppEngine };
 
 /** The HTTP surfaces: /scim/v2 for IdPs, /admin/api for people, /healthz and /readyz for orchestrators. */
 export function createApp(deps: AppDeps): express.Express {
@@ -21,7 +33,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(SCIM_PATH, scimRouter({ ...deps, log: deps.log.child({ module: "scim" }) }));
   app.use("/admin/api", adminRouter({ db: deps.db, log: deps.log.child({ module: "admin" }), scimUrl: (req) => baseOf(req) + SCIM_PATH,
     onCredentialsChanged: () => deps.authenticator.forget(),
+    ...(deps.engine ? { engine: { clock: deps.engine.clock, registry: deps.engine.registry, wake: deps.engine.wake } } : {}),
   }));
+
+  app.get("/metrics", async (_req, res) => {
+    if (!deps.engine) return void res.status(404).json({ error: { status: 404, message: "the engine is not running in this process" } });
+    res.set("content-type", deps.engine.metrics.contentType).send(await deps.engine.metrics.metrics());
+  });
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -30,8 +48,10 @@ export function createApp(deps: AppDeps): express.Express {
     try {
       await deps.db.query("select 1");
       const migrations = await migrationStatus(deps.db);
-      const ready = migrations.applied === migrations.known;
-      res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "migrating", database: "reachable", migrations });
+      const workers = deps.engine ? (deps.engine.alive() ? "alive" : "stalled") : "off";
+      const ready = migrations.applied === migrations.known && workers !== "stalled";
+      const status = migrations.applied !== migrations.known ? "migrating" : ready ? "ready" : "workers-stalled";
+      res.status(ready ? 200 : 503).json({ status, database: "reachable", migrations, workers });
     } catch {
       res.status(503).json({ status: "unavailable", database: "unreachable" });
     }

@@ -1,3 +1,4 @@
+import type { Subject } from "../connector-kit.js";
 import type { Statement } from "../storage/db.js";
 
 /**
@@ -33,6 +34,8 @@ export type ScimChange =
       userId: string;
       userName: string;
       wasActive: boolean;
+      /** The subject as it was before the delete: the row is gone when the statements run. */
+      subject: Subject;
       /** Groups the user was removed from because the user was deleted. */
       removedFromGroups: string[];
     }

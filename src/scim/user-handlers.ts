@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import SCIMMY from "scimmy";
 import { scimError } from "./scim-error.js";
 import { etagMatches, PreconditionFailedError, ConcurrentWriteError, weakEtag } from "../storage/resource-errors.js";
-import { deleteUser, getUser, insertUserStatement, mapUniqueness, updateUser, updateUserStatement, userFromRow, type UserRecord } from "../storage/users-repo.js";
+import { deleteUser, getUser, insertUserStatement, mapUniqueness, updateUser, updateUserStatement, userFromRow, subjectOf, type UserRecord } from "../storage/users-repo.js";
 import { BatchConditionFailed } from "../storage/db.js";
 import type { ScimChange } from "./changes.js";
 import { removeMemberEverywhere } from "../storage/groups-repo.js";
@@ -133,7 +133,7 @@ export function registerUserHandlers(): void {
           if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, current.version)) throw new PreconditionFailedError(current.version);
           const removedFromGroups = await removeMemberEverywhere(tx, ctx.connectionId, id);
           await deleteUser(tx, ctx.connectionId, id);
-          const deleted: ScimChange = { type: "user.deleted", connectionId: ctx.connectionId, userId: id, userName: current.userName, wasActive: current.active, removedFromGroups };
+          const deleted: ScimChange = { type: "user.deleted", connectionId: ctx.connectionId, userId: id, userName: current.userName, wasActive: current.active, removedFromGroups, subject: subjectOf(current) };
           await tx.batch(ctx.recorder.statements(deleted));
           return deleted;
         });

@@ -47,6 +47,12 @@ export interface Db {
    * elsewhere. Results come back in order. Inside a transaction, runs in that transaction.
    */
   batch(statements: readonly Statement[]): Promise<QueryResult[]>;
+  /**
+   * Calls `onNotify` on every NOTIFY on `channel`, over a connection of its own that reconnects
+   * when lost; resolves to a function that stops listening. PostgreSQL servers only: the embedded
+   * database belongs to one process, which wakes its workers in-process.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   /** Releases the connection(s) or closes the embedded database. Idempotent. */
   close(): Promise<void>;
 }

@@ -61,6 +61,36 @@ export async function openPg(options: PgOptions): Promise<Db & { pool: pg.Pool }
     async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
       return batchInTransaction(this, statements);
     },
+    async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+      let client: pg.Client | undefined;
+      let stopped = false;
+      let retry: NodeJS.Timeout | undefined;
+      const connect = async (): Promise<void> => {
+        const c = new pg.Client({ connectionString: options.connectionString });
+        c.on("notification", () => onNotify());
+        c.on("error", () => {
+          // Lost: notifications are missed until reconnected; the workers' poll covers the gap.
+          void c.end().catch(() => {});
+          if (!stopped) retry = setTimeout(reconnect, 1_000);
+        });
+        await c.connect();
+        await c.query(`listen ${channel}`);
+        client = c;
+        onNotify(); // anything queued while we were not listening
+      };
+      const reconnect = (): void => {
+        void connect().catch(() => {
+          if (!stopped) retry = setTimeout(reconnect, 1_000);
+        });
+      };
+      await connect();
+      return async () => {
+        stopped = true;
+        clearTimeout(retry);
+        await client?.end().catch(() => {});
+      };
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

@@ -1,3 +1,4 @@
+import type { Subject } from "../connector-kit.js";
 import type { Db, Row, Statement } from "./db.js";
 import { sqlState, UNIQUE_VIOLATION } from "./db.js";
 import { UniquenessError } from "./resource-errors.js";
@@ -57,6 +58,20 @@ function toRecord(row: UserRow): UserRecord {
     version: row.version,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
+  };
+}
+
+/** The subject connectors see (connector-kit `Subject`): emails lower-cased, the primary first. */
+export function subjectOf(record: UserRecord): Subject {
+  const emails = Array.isArray(record.resource.emails) ? (record.resource.emails as { value?: unknown; primary?: unknown }[]) : [];
+  const ordered = [...emails.filter((e) => e?.primary === true), ...emails.filter((e) => e?.primary !== true)];
+  return {
+    connectionId: record.connectionId,
+    id: record.id,
+    userName: record.userName,
+    externalId: record.externalId,
+    displayName: typeof record.resource.displayName === "string" ? record.resource.displayName : null,
+    emails: ordered.map((e) => e?.value).filter((v): v is string => typeof v === "string").map((v) => v.toLowerCase()),
   };
 }
 

@@ -1,6 +1,6 @@
 import type express from "express";
 import request from "supertest";
-import { createApp } from "../../src/http/app.js";
+import { createApp, type AppEngine } from "../../src/http/app.js";
 import { silentLogger, type Logger } from "../../src/log.js";
 import { createScimAuthenticator } from "../../src/scim/auth.js";
 import { changeRecorders, memoryRecorder, type ChangeRecorder, type ScimChange } from "../../src/scim/changes.js";
@@ -58,6 +58,8 @@ export interface HarnessOptions {
   recorders?: ChangeRecorder[];
   db?: Db;
   maxBodyBytes?: number;
+  /** The engine's HTTP surfaces (admin routes, /metrics, readiness). */
+  engine?: AppEngine;
 }
 
 /** A bridge app on a fresh migrated database, with one connection ("acme") and its token. */
@@ -77,6 +79,7 @@ export async function scimHarness(options: HarnessOptions = {}): Promise<ScimHar
     recorder: changeRecorders(...recorders),
     limits: { maxResults: 1000, bulkMaxOperations: 100, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 },
     publicUrl: "https://bridge.test",
+    ...(options.engine ? { engine: options.engine } : {}),
   });
   let others = 0;
   return {

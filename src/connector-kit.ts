@@ -1,0 +1,169 @@
+/**
+ * The connector kit: the ONLY module a connector imports (STYLE.md "The connector contract").
+ *
+ * Terminology (DESIGN.md "Words"):
+ * - connection: one IdP integration (a tenant); its SCIM users are the subjects.
+ * - subject: the person an IdP event is about, as the bridge knows them (SCIM id, userName, emails).
+ * - target: a registered instance of a connector kind, with its own config and policy.
+ * - connector: the code (or declarative definition) that knows one kind of target's API.
+ * - account: the subject's account in one target, as `findAccount` resolved it.
+ * - entitlement: a target-side grant (team, role, group) mapped from an IdP group.
+ * - operation: one event for one subject ("alice's offboarding"): deactivate, delete, revoke-entitlement.
+ * - task: one operation's work in one target. step: one idempotent revoke call.
+ * - probe: one read-only check. evidence: what a probe observed, with when and how.
+ */
+import type { Logger } from "./log.js";
+
+/** What the bridge knows about the person an operation is about. */
+export interface Subject {
+  /** The connection (IdP tenant) the subject belongs to. */
+  connectionId: string;
+  /** The subject's SCIM id in the bridge. */
+  id: string;
+  userName: string;
+  externalId?: string | null;
+  displayName?: string | null;
+  /** Email addresses, lower-cased, primary first when the IdP marked one. */
+  emails: string[];
+}
+
+/** The subject's account in one target. `id` is the target-side identifier; `data` whatever else the connector needs later. */
+export interface Account {
+  id: string;
+  /** Stored with the task as JSON and handed back to every later step and probe (Default: none). */
+  data?: Record<string, unknown>;
+}
+
+export type Intent =
+  | { kind: "deactivate" | "delete" }
+  /** `entitlement` is the target-side id mapped from an IdP group by the target's policy. */
+  | { kind: "revoke-entitlement"; entitlement: string };
+
+export type IntentKind = Intent["kind"];
+
+/** A probe's answer. A probe that cannot decide throws `TargetError`; it never guesses `revoked: true`. */
+export type Probe =
+  | { revoked: true; evidence: string }
+  | { revoked: false; evidence: string };
+
+/** How the engine should treat a failure (STYLE.md "Errors"). */
+export type TargetErrorKind = "retryable" | "rate-limited" | "auth" | "permanent";
+
+export class TargetError extends Error {
+  constructor(
+    readonly kind: TargetErrorKind,
+    message: string,
+    readonly detail: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: detail.cause });
+    this.name = "TargetError";
+  }
+}
+
+export interface TargetResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body, the text when it is not JSON, or null when empty. */
+  body: T;
+}
+
+export interface TargetRequest {
+  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  headers?: Record<string, string>;
+  /** Sent as JSON with `content-type: application/json`. */
+  json?: unknown;
+  /** Appended to the URL's query string. */
+  query?: Record<string, string | number | undefined>;
+  /** Statuses that are answers rather than failures for this call (e.g. 404 on a lookup). Default: 2xx only. */
+  accept?: readonly number[];
+  /** Per-request timeout (Default: the target's, 10 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * HTTP for connectors: fetch with a timeout, the target's rate limit, and every failure turned
+ * into a `TargetError` by `classifyHttpStatus` (a connector refines it where its vendor differs).
+ */
+export interface TargetHttp {
+  request<T = unknown>(url: string, request?: TargetRequest): Promise<TargetResponse<T>>;
+}
+
+export interface TargetContext<C = unknown> {
+  /** The target's config as registered (validated against `configFields`). */
+  config: C;
+  /** What this task is for: which plan runs and what `verify` must find gone. */
+  intent: Intent;
+  http: TargetHttp;
+  /** A child logger scoped to {operationId, taskId, target, step}. */
+  log: Logger;
+  /** Aborted on shutdown, like graphile-worker's JobHelpers.abortSignal. */
+  signal: AbortSignal;
+  /** The engine's clock (injected in tests), like baton-sdk's builder.nowFunc. */
+  now(): Date;
+}
+
+export interface RevokeStep<C = unknown> {
+  /** Kebab-case verb and noun: "revoke-sessions", "suspend-user". */
+  readonly name: string;
+  /** Set to false when no API can show the step's effect: the engine records it "acknowledged", never observed. */
+  readonly observable?: false;
+  /** Must be safe to run twice: revoking what is already gone answers "already-done". */
+  run(account: Account, ctx: TargetContext<C>): Promise<"done" | "already-done">;
+}
+
+export interface ConfigField {
+  name: string;
+  description: string;
+  required?: boolean;
+  /** Never shown back by the admin API or logged (Default: false). */
+  secret?: boolean;
+}
+
+export interface Connector<C = unknown> {
+  /** Equals the folder name: "github". */
+  readonly id: string;
+  /** Declared config fields, like baton-sdk's pkg/field/fields.go. */
+  readonly configFields: readonly ConfigField[];
+  /** Checks credentials and scopes; run on registration and from the console. */
+  validate(ctx: TargetContext<C>): Promise<void>;
+  /** The subject's account, or null when there is none (null is observed absence: nothing to revoke). */
+  findAccount(subject: Subject, ctx: TargetContext<C>): Promise<Account | null>;
+  readonly plans: {
+    deactivate: readonly RevokeStep<C>[];
+    /** Absent: delete runs the deactivate plan. */
+    delete?: readonly RevokeStep<C>[];
+    /** Absent: the kind has no entitlements. */
+    "revoke-entitlement"?: readonly RevokeStep<C>[];
+  };
+  /** Read-only, always. `ctx.intent` says what must be gone. */
+  verify(account: Account, ctx: TargetContext<C>): Promise<Probe>;
+}
+
+/** The plan a task runs for an intent, with the documented fallbacks. */
+export function planFor<C>(connector: Connector<C>, intent: IntentKind): readonly RevokeStep<C>[] {
+  if (intent === "delete") return connector.plans.delete ?? connector.plans.deactivate;
+  if (intent === "revoke-entitlement") return connector.plans["revoke-entitlement"] ?? [];
+  return connector.plans.deactivate;
+}
+
+/**
+ * The default classification of an HTTP outcome (like baton-sdk's GrpcCodeFromHTTPStatus):
+ * 429 → rate-limited; 408, 5xx → retryable; 401/403 → auth; other 4xx → permanent.
+ * Returns null for a success.
+ */
+export function classifyHttpStatus(status: number): TargetErrorKind | null {
+  if (status < 400) return null;
+  if (status === 429) return "rate-limited";
+  if (status === 408 || status >= 500) return "retryable";
+  if (status === 401 || status === 403) return "auth";
+  return "permanent";
+}
+
+/** `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | null, now: Date): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
+}

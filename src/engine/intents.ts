@@ -1,0 +1,202 @@
+import { randomUUID } from "node:crypto";
+import type { ChangeRecorder, MemberRef, ScimChange } from "../scim/changes.js";
+import type { Statement } from "../storage/db.js";
+import type { Clock } from "./clock.js";
+import type { GuardSettings } from "./settings.js";
+
+/**
+ * Intents from transitions (STYLE.md "Engine habits"): the change recorder that turns a SCIM write
+ * into operations and tasks, as SQL run in the write's own transaction. Only state *transitions*
+ * make intents — active true→false, a user deleted, a member leaving a mapped group — so an IdP
+ * re-sending the same request adds nothing. Reactivation (false→true) cancels the subject's
+ * in-flight deactivation. Every time is the engine clock's, passed as a parameter.
+ */
+export const OPEN_STATES = "('queued', 'revoking', 'verifying', 'escalated')";
+
+/** Notified (PostgreSQL) after tasks are queued; the embedded store wakes workers in-process. */
+export const TASKS_CHANNEL = "scim_bridge_tasks";
+
+export interface IntentRecorderOptions {
+  clock: Clock;
+  guard: GuardSettings;
+  /** "pg": add a NOTIFY so workers of every replica wake. */
+  dbKind: "pg" | "pglite";
+  /** Called after a commit that queued or released work (wakes this process's workers). */
+  onQueued?: () => void;
+}
+
+/** `$n` placeholders for one statement's values. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+const SUBJECT_JSON = `jsonb_build_object('connectionId', u.connection_id, 'id', u.id, 'userName', u.user_name,
+  'externalId', u.external_id, 'displayName', u.display_name, 'emails', to_jsonb(u.emails))`;
+
+/**
+ * The mass-deprovisioning guard as a SQL boolean: would one more deactivate/delete in this
+ * connection exceed the count, or (from minCount on) the share of its active users, within the
+ * window? Operations a person already approved don't count again. The active-user count is only
+ * taken when the share rule can decide, so ordinary deactivations never scan the users table.
+ */
+function guardHeld(p: Params, guard: GuardSettings, connection: string, now: Date): string {
+  if (!guard.enabled) return "false";
+  const since = p.add(new Date(now.getTime() - guard.windowMs));
+  const maxCount = p.add(guard.maxCount);
+  const recent = `(select count(*) + 1 from (select 1 from operations r where r.connection_id = ${connection}
+      and r.kind in ('deactivate', 'delete') and r.created_at > ${since} and r.decided_at is null
+      and r.status <> 'cancelled' limit ${maxCount} + 1) w)`;
+  return `(case when ${recent} > ${maxCount} then true
+      when ${recent} < ${p.add(guard.minCount)} then false
+      else ${recent} > ${p.add(guard.maxShare)} * ((select count(*) from scim_users a where a.connection_id = ${connection} and a.active) + ${recent})
+    end)`;
+}
+
+/** Tasks for operation `op` in every enabled target of its connection that has the subject in scope. */
+function insertTasks(p: Params, op: string, now: string, intentSql: string, scopeSql: string): string {
+  return `insert into tasks (id, operation_id, target_id, intent, held, dry_run, run_at, deadline_at, created_at, updated_at)
+    select gen_random_uuid(), o.id, t.id, ${intentSql}, o.status = 'held', t.mode = 'dry-run', ${now},
+           ${now}::timestamptz + t.sla_ms * interval '1 millisecond', ${now}, ${now}
+    from operations o join targets t on t.connection_id = o.connection_id and t.enabled
+    where o.id = ${op} and (t.scope_groups is null or ${scopeSql})`;
+}
+
+const DEACTIVATE_INTENT = `case when t.deactivate_action = 'delete' then '{"kind":"delete"}' else '{"kind":"deactivate"}' end::jsonb`;
+
+function deactivate(change: Extract<ScimChange, { type: "user.updated" }>, guard: GuardSettings, now: Date): Statement[] {
+  const opId = randomUUID();
+  const a = new Params();
+  const conn = a.add(change.connectionId);
+  const held = guardHeld(a, guard, conn, now);
+  const insertOp: Statement = {
+    text: `insert into operations (id, connection_id, subject_id, user_name, kind, status, reason, subject, created_at)
+      select ${a.add(opId)}, u.connection_id, u.id, u.user_name, 'deactivate', h.status,
+             case when h.status = 'held' then 'mass-deprovisioning guard' end, ${SUBJECT_JSON}, ${a.add(now)}
+      from scim_users u, (select case when ${held} then 'held' else 'released' end as status) h
+      where u.connection_id = ${conn} and u.id = ${a.add(change.userId)}`,
+    values: a.values,
+  };
+  const b = new Params();
+  const op = b.add(opId);
+  const scope = `exists (select 1 from scim_group_members m where m.connection_id = o.connection_id
+      and m.member_id = o.subject_id and m.group_id = any(t.scope_groups))`;
+  return [insertOp, { text: insertTasks(b, op, b.add(now), DEACTIVATE_INTENT, scope), values: b.values }];
+}
+
+/** Reactivation supersedes the subject's in-flight deactivation: its open tasks end `cancelled`. */
+function reactivate(change: Extract<ScimChange, { type: "user.updated" }>, now: Date): Statement[] {
+  const reason = `reactivated by the IdP at ${now.toISOString()}`;
+  const inFlight = `o.connection_id = $1 and o.subject_id = $2 and o.kind = 'deactivate' and o.status in ('held', 'released')`;
+  return [
+    {
+      text: `update tasks set state = 'cancelled', reason = $3, held = false, locked_by = null, locked_until = null, updated_at = $4
+        from operations o where o.id = tasks.operation_id and ${inFlight} and tasks.state in ${OPEN_STATES}`,
+      values: [change.connectionId, change.userId, reason, now],
+    },
+    {
+      text: `update operations o set status = 'cancelled', reason = $3 where ${inFlight}
+        and not exists (select 1 from tasks t where t.operation_id = o.id and t.state in ${OPEN_STATES})
+        and not exists (select 1 from tasks t where t.operation_id = o.id and t.state = 'verified')`,
+      values: [change.connectionId, change.userId, reason],
+    },
+  ];
+}
+
+/**
+ * A delete. A deactivation still in flight is extended into the delete (its open and finished
+ * tasks take the delete intent and run the delete plan), not raced by a second operation; steps
+ * already done are not repeated. Otherwise a new delete operation. The user row is gone by now,
+ * so the subject and its former groups come from the change.
+ */
+function remove(change: Extract<ScimChange, { type: "user.deleted" }>, guard: GuardSettings, now: Date): Statement[] {
+  const eventId = randomUUID();
+  const extend: Statement = {
+    text: `update operations o set kind = 'delete', extended_at = $3, extended_by = $4
+      where o.connection_id = $1 and o.subject_id = $2 and o.kind = 'deactivate' and o.status in ('held', 'released')
+        and exists (select 1 from tasks t where t.operation_id = o.id and t.state in ${OPEN_STATES})`,
+    values: [change.connectionId, change.userId, now, eventId],
+  };
+  const retarget: Statement = {
+    text: `update tasks set intent = '{"kind":"delete"}', state = case when state = 'queued' then 'queued' else 'revoking' end,
+        run_at = $2, deadline_at = $2::timestamptz + (select g.sla_ms from targets g where g.id = tasks.target_id) * interval '1 millisecond',
+        attempts = 0, probes = 0, reason = null, escalated_at = null, updated_at = $2
+      from operations o where o.id = tasks.operation_id and o.extended_by = $1 and tasks.state <> 'cancelled'`,
+    values: [eventId, now],
+  };
+  const a = new Params();
+  const conn = a.add(change.connectionId);
+  const held = guardHeld(a, guard, conn, now);
+  const insertOp: Statement = {
+    text: `insert into operations (id, connection_id, subject_id, user_name, kind, status, reason, subject, created_at)
+      select ${a.add(eventId)}, ${conn}, ${a.add(change.userId)}, ${a.add(change.userName)}, 'delete', h.status,
+             case when h.status = 'held' then 'mass-deprovisioning guard' end, ${a.add(JSON.stringify(change.subject))}::jsonb, ${a.add(now)}
+      from (select case when ${held} then 'held' else 'released' end as status) h
+      where not exists (select 1 from operations x where x.extended_by = ${a.add(eventId)})`,
+    values: a.values,
+  };
+  const b = new Params();
+  const op = b.add(eventId);
+  const scope = `t.scope_groups && ${b.add(change.removedFromGroups)}::uuid[]`;
+  return [extend, retarget, insertOp, { text: insertTasks(b, op, b.add(now), `'{"kind":"delete"}'::jsonb`, scope), values: b.values }];
+}
+
+/** Members leaving a group: one revoke-entitlement operation each, with a task per target that maps the group. */
+function leaveGroup(connectionId: string, groupId: string, removed: MemberRef[], now: Date): Statement[] {
+  const users = removed.filter((m) => m.type === "User").map((m) => m.value);
+  if (users.length === 0) return [];
+  return [
+    {
+      text: `with mapped as (
+          select t.id, t.entitlements ->> $2::text as entitlement, t.mode, t.sla_ms from targets t
+          where t.connection_id = $1 and t.enabled and t.entitlements ? $2::text),
+        ops as (
+          insert into operations (id, connection_id, subject_id, user_name, kind, group_id, subject, created_at)
+          select gen_random_uuid(), u.connection_id, u.id, u.user_name, 'revoke-entitlement', $2::text::uuid, ${SUBJECT_JSON}, $4
+          from scim_users u where u.connection_id = $1 and u.id = any($3::uuid[]) and exists (select 1 from mapped)
+          returning id)
+        insert into tasks (id, operation_id, target_id, intent, dry_run, run_at, deadline_at, created_at, updated_at)
+        select gen_random_uuid(), ops.id, m.id, jsonb_build_object('kind', 'revoke-entitlement', 'entitlement', m.entitlement),
+               m.mode = 'dry-run', $4, $4::timestamptz + m.sla_ms * interval '1 millisecond', $4, $4
+        from ops cross join mapped m`,
+      values: [connectionId, groupId, users, now],
+    },
+  ];
+}
+
+/** The statements that record `change`'s intents; none when the change is not a transition. */
+export function intentStatements(change: ScimChange, guard: GuardSettings, now: Date): Statement[] {
+  switch (change.type) {
+    case "user.updated":
+      if (change.before.active && !change.after.active) return deactivate(change, guard, now);
+      if (!change.before.active && change.after.active) return reactivate(change, now);
+      return [];
+    case "user.deleted":
+      return remove(change, guard, now);
+    case "group.updated":
+      return leaveGroup(change.connectionId, change.groupId, change.membersRemoved, now);
+    case "group.deleted":
+      return leaveGroup(change.connectionId, change.groupId, change.membersRemoved, now);
+    default:
+      return [];
+  }
+}
+
+/** The engine's recorder on the SCIM change seam. */
+export function intentRecorder(options: IntentRecorderOptions): ChangeRecorder {
+  return {
+    statements(change) {
+      const statements = intentStatements(change, options.guard, options.clock.now());
+      if (statements.length > 0 && options.dbKind === "pg") statements.push({ text: `select pg_notify('${TASKS_CHANNEL}', '')` });
+      return statements;
+    },
+    committed(change) {
+      if (change.type === "user.updated" || change.type === "user.deleted" || change.type === "group.updated" || change.type === "group.deleted") {
+        options.onQueued?.();
+      }
+    },
+  };
+}
