@@ -46,13 +46,13 @@ const SUBJECT_JSON = `jsonb_build_object('connectionId', u.connection_id, 'id', 
 function guardHeld(p: Params, guard: GuardSettings, connection: string, now: Date): string {
   if (!guard.enabled) return "false";
   const since = p.add(new Date(now.getTime() - guard.windowMs));
-  const maxCount = p.add(guard.maxCount);
+  const maxCount = `${p.add(guard.maxCount)}::int`;
   const recent = `(select count(*) + 1 from (select 1 from operations r where r.connection_id = ${connection}
       and r.kind in ('deactivate', 'delete') and r.created_at > ${since} and r.decided_at is null
       and r.status <> 'cancelled' limit ${maxCount} + 1) w)`;
   return `(case when ${recent} > ${maxCount} then true
-      when ${recent} < ${p.add(guard.minCount)} then false
-      else ${recent} > ${p.add(guard.maxShare)} * ((select count(*) from scim_users a where a.connection_id = ${connection} and a.active) + ${recent})
+      when ${recent} < ${p.add(guard.minCount)}::int then false
+      else ${recent} > ${p.add(guard.maxShare)}::float8 * ((select count(*) from scim_users a where a.connection_id = ${connection} and a.active) + ${recent})
     end)`;
 }
 

@@ -83,7 +83,10 @@ export async function runTask(task: ClaimedTask, deps: RunDeps): Promise<RunOutc
         deps.metrics.call(target.name, name, performance.now() - started, null);
         return result;
       } catch (error) {
-        deps.metrics.call(target.name, name, performance.now() - started, failureOf(error).kind);
+        const failure = failureOf(error);
+        // Pause at once, before anything awaits: the target's other tasks in this process must not call it now.
+        if (failure.kind === "rate-limited") gate.pause(target.id, addMs(clock.now(), failure.retryAfterMs ?? settings.retryBaseMs));
+        deps.metrics.call(target.name, name, performance.now() - started, failure.kind);
         throw new CallFailed(name, error);
       }
     };

@@ -23,7 +23,9 @@ describe("running a deactivation in one target", () => {
       clock,
       settings: { probeBaseMs: 1_000, probeCapMs: 30_000, retryBaseMs: 1_000, retryCapMs: 60_000, escalatedProbeIntervalMs: 5 * MINUTE, breakerThreshold: 1_000 },
     });
-    await h.addTarget("app", "fake", { slaMs: 15 * MINUTE });
+    // One call at a time: a request already in flight when another one's 429 arrives can't be
+    // recalled, and the in-process fake would count it. With one in flight, the rule is exact.
+    await h.addTarget("app", "fake", { slaMs: 15 * MINUTE, maxConcurrency: 1 });
   });
   afterAll(() => h.close());
 
@@ -161,16 +163,20 @@ describe("running a deactivation in one target", () => {
     expect(t.runAt.getTime() - clock.now().getTime()).toBe(7_000);
     const target = await h.db.query<{ paused_until: Date }>("select paused_until from targets where name = 'app'");
     expect(target.rows[0]!.paused_until.getTime()).toBe(t.runAt.getTime());
-    // Another deactivation meanwhile is not sent to the paused target either.
+    const refusedAt = clock.now().getTime();
+    const callsBefore = state.calls.length;
+    // Another deactivation meanwhile (a millisecond later) is not sent to the paused target either.
     const second = await deactivateSomeone();
     await h.tick(3_000);
-    await h.tick(3_999);
-    expect(state.retryAfterViolations).toBe(0);
+    await h.tick(3_998);
+    expect(clock.now().getTime() - refusedAt).toBe(6_999);
+    expect(state.calls.length).toBe(callsBefore);
     state.setMode("honest");
     await h.tick(1);
     t = await task(taskId);
     expect(t.state).toBe("verified");
     expect((await task(second.taskId)).state).toBe("verified");
+    expect(Math.min(...state.calls.slice(callsBefore).map((c) => c.at.getTime())) - refusedAt).toBe(7_000);
     expect(state.retryAfterViolations).toBe(0);
     void userName;
   });

@@ -65,6 +65,7 @@ export async function engineHarness(options: EngineHarnessOptions = {}): Promise
       return res.body.id as string;
     },
     async deactivate(id) {
+      clock.advance(1); // events a millisecond apart, so their order is their time's
       await h.scim.patch(`/Users/${id}`, patchBody({ op: "replace", path: "active", value: false })).expect(200);
     },
     async reactivate(id) {
