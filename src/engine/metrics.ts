@@ -32,41 +32,35 @@ export function engineMetrics(db: Db, clock: Clock): EngineMetrics {
   const escalations = new client.Counter({ name: "scim_bridge_escalations_total", help: "Tasks escalated, by target and cause (deadline, auth, permanent)", labelNames: ["target", "cause"], registers: [registry] });
   const notices = new client.Counter({ name: "scim_bridge_escalation_notices_total", help: "Escalation webhook deliveries by outcome", labelNames: ["outcome"], registers: [registry] });
 
-  const tasks = new client.Gauge({ name: "scim_bridge_tasks", help: "Tasks by state and target", labelNames: ["state", "target"], registers: [registry] });
-  const operations = new client.Gauge({ name: "scim_bridge_operations", help: "Operations by kind and status (held, released, rejected, cancelled)", labelNames: ["kind", "status"], registers: [registry] });
-  const due = new client.Gauge({ name: "scim_bridge_queue_due_tasks", help: "Open, unheld tasks due now (the queue depth)", registers: [registry] });
-  const oldest = new client.Gauge({ name: "scim_bridge_queue_oldest_due_age_seconds", help: "Age of the oldest due task (0 when none is due)", registers: [registry] });
-  const paused = new client.Gauge({ name: "scim_bridge_target_paused", help: "1 while a target is paused by a Retry-After or its circuit breaker", labelNames: ["target"], registers: [registry] });
-
-  // One collector refreshes all the state gauges from the database per scrape.
-  new client.Gauge({
-    name: "scim_bridge_state_scrape_ok",
-    help: "1 when the last scrape could read the engine's state from the database",
-    registers: [registry],
-    async collect() {
-      try {
-        const now = clock.now();
-        const [byTask, byOp, queue, targets] = await Promise.all([
-          db.query<{ state: string; target: string; n: number }>("select t.state, g.name as target, count(*)::int as n from tasks t join targets g on g.id = t.target_id group by 1, 2"),
-          db.query<{ kind: string; status: string; n: number }>("select kind, status, count(*)::int as n from operations group by 1, 2"),
-          db.query<{ n: number; oldest: Date | null }>("select count(*)::int as n, min(run_at) as oldest from tasks where state in ('queued', 'revoking', 'verifying', 'escalated') and not held and run_at <= $1", [now]),
-          db.query<{ name: string; paused: boolean }>("select name, coalesce(paused_until > $1, false) as paused from targets", [now]),
-        ]);
-        tasks.reset();
-        for (const row of byTask.rows) tasks.set({ state: row.state, target: row.target }, row.n);
-        operations.reset();
-        for (const row of byOp.rows) operations.set({ kind: row.kind, status: row.status }, row.n);
-        due.set(queue.rows[0]?.n ?? 0);
-        const oldestAt = queue.rows[0]?.oldest;
-        oldest.set(oldestAt ? Math.max(0, (now.getTime() - new Date(oldestAt).getTime()) / 1000) : 0);
-        paused.reset();
-        for (const row of targets.rows) paused.set({ target: row.name }, row.paused ? 1 : 0);
-        this.set(1);
-      } catch {
-        this.set(0);
-      }
-    },
+  // The state gauges are read from the database once per scrape: each gauge's collect awaits the
+  // same snapshot (prom-client collects all metrics concurrently).
+  let snapshot: { at: number; state: Promise<EngineState | null> } | undefined;
+  const state = (): Promise<EngineState | null> => {
+    const at = Date.now();
+    if (!snapshot || at - snapshot.at > 500) snapshot = { at, state: readState(db, clock.now()).catch(() => null) };
+    return snapshot.state;
+  };
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: client.Gauge, s: EngineState) => void) =>
+    new client.Gauge({
+      name, help, labelNames, registers: [registry],
+      async collect() {
+        const s = await state();
+        this.reset();
+        if (s) fill(this, s);
+      },
+    });
+  gauge("scim_bridge_tasks", "Tasks by state and target", ["state", "target"], (g, s) => {
+    for (const row of s.tasks) g.set({ state: row.state, target: row.target }, row.n);
   });
+  gauge("scim_bridge_operations", "Operations by kind and status (held, released, rejected, cancelled)", ["kind", "status"], (g, s) => {
+    for (const row of s.operations) g.set({ kind: row.kind, status: row.status }, row.n);
+  });
+  gauge("scim_bridge_queue_due_tasks", "Open, unheld tasks due now (the queue depth)", [], (g, s) => g.set(s.due));
+  gauge("scim_bridge_queue_oldest_due_age_seconds", "Age of the oldest due task (0 when none is due)", [], (g, s) => g.set(s.oldestDueAgeSeconds));
+  gauge("scim_bridge_target_paused", "1 while a target is paused by a Retry-After or its circuit breaker", ["target"], (g, s) => {
+    for (const row of s.targets) g.set({ target: row.name }, row.paused ? 1 : 0);
+  });
+  gauge("scim_bridge_state_scrape_ok", "1 when the last scrape could read the engine's state from the database", [], (g, s) => g.set(s ? 1 : 0));
 
   return {
     registry,
@@ -87,5 +81,31 @@ export function engineMetrics(db: Db, clock: Clock): EngineMetrics {
     notice(outcome) {
       notices.inc({ outcome });
     },
+  };
+}
+
+interface EngineState {
+  tasks: { state: string; target: string; n: number }[];
+  operations: { kind: string; status: string; n: number }[];
+  due: number;
+  oldestDueAgeSeconds: number;
+  targets: { name: string; paused: boolean }[];
+}
+
+async function readState(db: Db, now: Date): Promise<EngineState> {
+  const byTask = await db.query<{ state: string; target: string; n: number }>("select t.state, g.name as target, count(*)::int as n from tasks t join targets g on g.id = t.target_id group by 1, 2");
+  const byOp = await db.query<{ kind: string; status: string; n: number }>("select kind, status, count(*)::int as n from operations group by 1, 2");
+  const queue = await db.query<{ n: number; oldest: Date | null }>(
+    "select count(*)::int as n, min(run_at) as oldest from tasks where state in ('queued', 'revoking', 'verifying', 'escalated') and not held and resolution is null and run_at <= $1",
+    [now],
+  );
+  const targets = await db.query<{ name: string; paused: boolean }>("select name, coalesce(paused_until > $1, false) as paused from targets", [now]);
+  const oldest = queue.rows[0]?.oldest;
+  return {
+    tasks: byTask.rows,
+    operations: byOp.rows,
+    due: queue.rows[0]?.n ?? 0,
+    oldestDueAgeSeconds: oldest ? Math.max(0, (now.getTime() - new Date(oldest).getTime()) / 1000) : 0,
+    targets: targets.rows,
   };
 }
