@@ -112,7 +112,9 @@ export async function runTask(task: ClaimedTask, deps: RunDeps): Promise<RunOutc
       }
       const outcome = await call(step.name, () => step.run(subjectAccount, context(task.intent, step.name)));
       steps.push({ name: step.name, outcome, at: clock.now().toISOString(), ...(step.observable === false ? { acknowledged: true as const } : {}) });
-      if (!(await checkpoint(db, lease, { account, steps, state: "revoking", now: clock.now() }))) return lost(log, "after step " + step.name);
+      const saved = await checkpoint(db, lease, { account, steps, state: "revoking", now: clock.now() });
+      if (!saved.held) return lost(log, "after step " + step.name);
+      if (saved.targetPausedUntil) gate.pause(target.id, saved.targetPausedUntil);
       log.info(`Step ${step.name} ${outcome} for task ${task.id} in target ${target.name} (attempt ${attempt})`);
     }
 

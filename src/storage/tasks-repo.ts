@@ -191,13 +191,23 @@ export async function renewLease(db: Db, lease: Lease, until: Date): Promise<boo
   return result.rowCount === 1;
 }
 
-/** Records the account (when just resolved) and the completed steps: a restart resumes after them. */
-export async function checkpoint(db: Db, lease: Lease, progress: { account: AccountRecord; steps: StepRecord[]; state: TaskState; now: Date }): Promise<boolean> {
-  const result = await db.query(
-    `update tasks set account = $3, steps = $4, state = case when state = 'escalated' then state else $5 end, attempts = 0, updated_at = $6 where ${LEASED}`,
+/**
+ * Records the account (when just resolved) and the completed steps: a restart resumes after them.
+ * Answers whether the lease still holds and the target's pause as stored now, so a Retry-After
+ * another replica received stops this worker at its next step too.
+ */
+export async function checkpoint(
+  db: Db,
+  lease: Lease,
+  progress: { account: AccountRecord; steps: StepRecord[]; state: TaskState; now: Date },
+): Promise<{ held: boolean; targetPausedUntil: Date | null }> {
+  const result = await db.query<{ paused_until: Date | null }>(
+    `update tasks set account = $3, steps = $4, state = case when state = 'escalated' then state else $5 end, attempts = 0, updated_at = $6 where ${LEASED}
+     returning (select g.paused_until from targets g where g.id = tasks.target_id) as paused_until`,
     [...held(lease), JSON.stringify(progress.account), JSON.stringify(progress.steps), progress.state, progress.now],
   );
-  return result.rowCount === 1;
+  const row = result.rows[0];
+  return { held: row !== undefined, targetPausedUntil: row?.paused_until ? new Date(row.paused_until) : null };
 }
 
 /** Observed revoked (or observed absent): the task is done, its lease released. */
