@@ -38,22 +38,24 @@ const SUBJECT_JSON = `jsonb_build_object('connectionId', u.connection_id, 'id', 
   'externalId', u.external_id, 'displayName', u.display_name, 'emails', to_jsonb(u.emails))`;
 
 /**
- * The mass-deprovisioning guard as a SQL boolean: would one more deactivate/delete in this
- * connection exceed the count, or (from minCount on) the share of its active users, within the
- * window? Operations a person already approved don't count again. The active-user count is only
- * taken when the share rule can decide, so ordinary deactivations never scan the users table.
+ * The mass-deprovisioning guard as a FROM item `h(status)`: 'held' when one more deactivate/delete
+ * in this connection would exceed the count, or (from minCount on) the share of its active users,
+ * within the window; else 'released'. Operations a person already decided don't count again. The
+ * recent count reads at most maxCount + 1 index entries, and the active users are only counted
+ * when the share rule can decide, so ordinary deactivations never scan the users table.
  */
-function guardHeld(p: Params, guard: GuardSettings, connection: string, now: Date): string {
-  if (!guard.enabled) return "false";
+function guardStatus(p: Params, guard: GuardSettings, connection: string, now: Date): string {
+  if (!guard.enabled) return "(select 'released'::text as status) h";
   const since = p.add(new Date(now.getTime() - guard.windowMs));
   const maxCount = `${p.add(guard.maxCount)}::int`;
-  const recent = `(select count(*) + 1 from (select 1 from operations r where r.connection_id = ${connection}
-      and r.kind in ('deactivate', 'delete') and r.created_at > ${since} and r.decided_at is null
-      and r.status <> 'cancelled' limit ${maxCount} + 1) w)`;
-  return `(case when ${recent} > ${maxCount} then true
-      when ${recent} < ${p.add(guard.minCount)}::int then false
-      else ${recent} > ${p.add(guard.maxShare)}::float8 * ((select count(*) from scim_users a where a.connection_id = ${connection} and a.active) + ${recent})
-    end)`;
+  return `(select case
+        when g.recent > ${maxCount} then 'held'
+        when g.recent < ${p.add(guard.minCount)}::int then 'released'
+        when g.recent > ${p.add(guard.maxShare)}::float8 * ((select count(*) from scim_users a where a.connection_id = ${connection} and a.active) + g.recent) then 'held'
+        else 'released' end as status
+      from (select count(*) + 1 as recent from (select 1 from operations r where r.connection_id = ${connection}
+        and r.kind in ('deactivate', 'delete') and r.created_at > ${since} and r.decided_at is null
+        and r.status <> 'cancelled' limit ${maxCount} + 1) w) g) h`;
 }
 
 /** Tasks for operation `op` in every enabled target of its connection that has the subject in scope. */
@@ -71,12 +73,12 @@ function deactivate(change: Extract<ScimChange, { type: "user.updated" }>, guard
   const opId = randomUUID();
   const a = new Params();
   const conn = a.add(change.connectionId);
-  const held = guardHeld(a, guard, conn, now);
+  const status = guardStatus(a, guard, conn, now);
   const insertOp: Statement = {
     text: `insert into operations (id, connection_id, subject_id, user_name, kind, status, reason, subject, created_at)
       select ${a.add(opId)}, u.connection_id, u.id, u.user_name, 'deactivate', h.status,
              case when h.status = 'held' then 'mass-deprovisioning guard' end, ${SUBJECT_JSON}, ${a.add(now)}
-      from scim_users u, (select case when ${held} then 'held' else 'released' end as status) h
+      from scim_users u, ${status}
       where u.connection_id = ${conn} and u.id = ${a.add(change.userId)}`,
     values: a.values,
   };
@@ -129,12 +131,12 @@ function remove(change: Extract<ScimChange, { type: "user.deleted" }>, guard: Gu
   };
   const a = new Params();
   const conn = a.add(change.connectionId);
-  const held = guardHeld(a, guard, conn, now);
+  const status = guardStatus(a, guard, conn, now);
   const insertOp: Statement = {
     text: `insert into operations (id, connection_id, subject_id, user_name, kind, status, reason, subject, created_at)
       select ${a.add(eventId)}, ${conn}, ${a.add(change.userId)}, ${a.add(change.userName)}, 'delete', h.status,
              case when h.status = 'held' then 'mass-deprovisioning guard' end, ${a.add(JSON.stringify(change.subject))}::jsonb, ${a.add(now)}
-      from (select case when ${held} then 'held' else 'released' end as status) h
+      from ${status}
       where not exists (select 1 from operations x where x.extended_by = ${a.add(eventId)})`,
     values: a.values,
   };
