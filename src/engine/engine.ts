@@ -49,9 +49,10 @@ export function createEngine(deps: EngineDeps): Engine {
 
   const wake = () => {
     worker.wake();
-    if (deps.db.kind === "pg" && started) void deps.db.query(`select pg_notify('${TASKS_CHANNEL}', '')`).catch(() => {});
+    if (deps.db.kind === "pg" && deps.db.listen) void deps.db.query(`select pg_notify('${TASKS_CHANNEL}', '')`).catch(() => {});
   };
-  const recorder = intentRecorder({ clock, guard: deps.settings.guard, dbKind: deps.db.kind, onQueued: () => worker.wake() });
+  const activeUsers = activeUserCounts(deps.db, log);
+  const recorder = intentRecorder({ clock, guard: deps.settings.guard, onQueued: wake, activeUsers });
 
   return {
     recorder,
@@ -96,5 +97,29 @@ export function createEngine(deps: EngineDeps): Engine {
       await unlisten?.().catch(() => {});
       await worker.stop();
     },
+  };
+}
+
+const ACTIVE_USERS_TTL_MS = 60_000;
+
+/**
+ * Each connection's active-user count for the guard's share rule, refreshed in the background at
+ * most once a minute: undefined until the first count is in (the statement then counts itself).
+ */
+function activeUserCounts(db: Db, log: Logger): (connectionId: string) => number | undefined {
+  const cache = new Map<string, { n: number | undefined; at: number; refreshing: boolean }>();
+  return (connectionId) => {
+    const now = Date.now();
+    let entry = cache.get(connectionId);
+    if (!entry) cache.set(connectionId, (entry = { n: undefined, at: 0, refreshing: false }));
+    if (now - entry.at > ACTIVE_USERS_TTL_MS && !entry.refreshing) {
+      const e = entry;
+      e.refreshing = true;
+      void db.query<{ n: number }>("select count(*)::int as n from scim_users where connection_id = $1 and active", [connectionId])
+        .then((r) => { e.n = r.rows[0]?.n; e.at = Date.now(); })
+        .catch((error: unknown) => log.warn("counting active users for the guard failed; the next deactivation counts in SQL", { error }))
+        .finally(() => { e.refreshing = false; });
+    }
+    return entry.n;
   };
 }

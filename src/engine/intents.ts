@@ -19,10 +19,13 @@ export const TASKS_CHANNEL = "scim_bridge_tasks";
 export interface IntentRecorderOptions {
   clock: Clock;
   guard: GuardSettings;
-  /** "pg": add a NOTIFY so workers of every replica wake. */
-  dbKind: "pg" | "pglite";
-  /** Called after a commit that queued or released work (wakes this process's workers). */
+  /** Called after a commit that queued tasks (wakes the workers: here, and on PostgreSQL every replica's). */
   onQueued?: () => void;
+  /**
+   * A recent count of the connection's active users, for the guard's share rule (Default: counted
+   * in the statement). A count a minute old is as good for a share and spares a scan per deactivation.
+   */
+  activeUsers?: (connectionId: string) => number | undefined;
 }
 
 /** `$n` placeholders for one statement's values. */
@@ -44,14 +47,15 @@ const SUBJECT_JSON = `jsonb_build_object('connectionId', u.connection_id, 'id', 
  * recent count reads at most maxCount + 1 index entries, and the active users are only counted
  * when the share rule can decide, so ordinary deactivations never scan the users table.
  */
-function guardStatus(p: Params, guard: GuardSettings, connection: string, now: Date): string {
+function guardStatus(p: Params, guard: GuardSettings, connection: string, now: Date, activeUsers?: number): string {
   if (!guard.enabled) return "(select 'released'::text as status) h";
+  const active = activeUsers === undefined ? `(select count(*) from scim_users a where a.connection_id = ${connection} and a.active)` : `${p.add(activeUsers)}::int`;
   const since = p.add(new Date(now.getTime() - guard.windowMs));
   const maxCount = `${p.add(guard.maxCount)}::int`;
   return `(select case
         when g.recent > ${maxCount} then 'held'
         when g.recent < ${p.add(guard.minCount)}::int then 'released'
-        when g.recent > ${p.add(guard.maxShare)}::float8 * ((select count(*) from scim_users a where a.connection_id = ${connection} and a.active) + g.recent) then 'held'
+        when g.recent > ${p.add(guard.maxShare)}::float8 * (${active} + g.recent) then 'held'
         else 'released' end as status
       from (select count(*) + 1 as recent from (select 1 from operations r where r.connection_id = ${connection}
         and r.kind in ('deactivate', 'delete') and r.created_at > ${since} and r.decided_at is null
@@ -69,11 +73,11 @@ function insertTasks(p: Params, op: string, now: string, intentSql: string, scop
 
 const DEACTIVATE_INTENT = `case when t.deactivate_action = 'delete' then '{"kind":"delete"}' else '{"kind":"deactivate"}' end::jsonb`;
 
-function deactivate(change: Extract<ScimChange, { type: "user.updated" }>, guard: GuardSettings, now: Date): Statement[] {
+function deactivate(change: Extract<ScimChange, { type: "user.updated" }>, guard: GuardSettings, now: Date, activeUsers?: number): Statement[] {
   const opId = randomUUID();
   const a = new Params();
   const conn = a.add(change.connectionId);
-  const status = guardStatus(a, guard, conn, now);
+  const status = guardStatus(a, guard, conn, now, activeUsers);
   const insertOp: Statement = {
     text: `insert into operations (id, connection_id, subject_id, user_name, kind, status, reason, subject, created_at)
       select ${a.add(opId)}, u.connection_id, u.id, u.user_name, 'deactivate', h.status,
@@ -114,7 +118,7 @@ function reactivate(change: Extract<ScimChange, { type: "user.updated" }>, now: 
  * already done are not repeated. Otherwise a new delete operation. The user row is gone by now,
  * so the subject and its former groups come from the change.
  */
-function remove(change: Extract<ScimChange, { type: "user.deleted" }>, guard: GuardSettings, now: Date): Statement[] {
+function remove(change: Extract<ScimChange, { type: "user.deleted" }>, guard: GuardSettings, now: Date, activeUsers?: number): Statement[] {
   const eventId = randomUUID();
   const extend: Statement = {
     text: `update operations o set kind = 'delete', extended_at = $3, extended_by = $4
@@ -131,7 +135,7 @@ function remove(change: Extract<ScimChange, { type: "user.deleted" }>, guard: Gu
   };
   const a = new Params();
   const conn = a.add(change.connectionId);
-  const status = guardStatus(a, guard, conn, now);
+  const status = guardStatus(a, guard, conn, now, activeUsers);
   const insertOp: Statement = {
     text: `insert into operations (id, connection_id, subject_id, user_name, kind, status, reason, subject, created_at)
       select ${a.add(eventId)}, ${conn}, ${a.add(change.userId)}, ${a.add(change.userName)}, 'delete', h.status,
@@ -169,18 +173,25 @@ function leaveGroup(connectionId: string, groupId: string, removed: MemberRef[],
   ];
 }
 
+/** Statements whose row count says tasks were queued (or re-queued): only then are workers woken. */
+const QUEUES = new WeakMap<ScimChange, number[]>();
+
 /** The statements that record `change`'s intents; none when the change is not a transition. */
-export function intentStatements(change: ScimChange, guard: GuardSettings, now: Date): Statement[] {
+export function intentStatements(change: ScimChange, guard: GuardSettings, now: Date, activeUsers?: number): Statement[] {
   switch (change.type) {
     case "user.updated":
-      if (change.before.active && !change.after.active) return deactivate(change, guard, now);
+      if (change.before.active && !change.after.active) {
+        QUEUES.set(change, [1]);
+        return deactivate(change, guard, now, activeUsers);
+      }
       if (!change.before.active && change.after.active) return reactivate(change, now);
       return [];
     case "user.deleted":
-      return remove(change, guard, now);
+      QUEUES.set(change, [1, 3]);
+      return remove(change, guard, now, activeUsers);
     case "group.updated":
-      return leaveGroup(change.connectionId, change.groupId, change.membersRemoved, now);
     case "group.deleted":
+      QUEUES.set(change, [0]);
       return leaveGroup(change.connectionId, change.groupId, change.membersRemoved, now);
     default:
       return [];
@@ -191,14 +202,12 @@ export function intentStatements(change: ScimChange, guard: GuardSettings, now: 
 export function intentRecorder(options: IntentRecorderOptions): ChangeRecorder {
   return {
     statements(change) {
-      const statements = intentStatements(change, options.guard, options.clock.now());
-      if (statements.length > 0 && options.dbKind === "pg") statements.push({ text: `select pg_notify('${TASKS_CHANNEL}', '')` });
-      return statements;
+      const counted = change.type === "user.updated" || change.type === "user.deleted" ? options.activeUsers?.(change.connectionId) : undefined;
+      return intentStatements(change, options.guard, options.clock.now(), counted);
     },
-    committed(change) {
-      if (change.type === "user.updated" || change.type === "user.deleted" || change.type === "group.updated" || change.type === "group.deleted") {
-        options.onQueued?.();
-      }
+    committed(change, results) {
+      const queued = (QUEUES.get(change) ?? []).some((i) => (results[i]?.rowCount ?? 0) > 0);
+      if (queued) options.onQueued?.();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Subject } from "../connector-kit.js";
-import type { Statement } from "../storage/db.js";
+import type { QueryResult, Statement } from "../storage/db.js";
 
 /**
  * The seam between the SCIM edge and the engine (issue: "every SCIM write passes through one
@@ -53,16 +53,30 @@ export type ScimChange =
 export interface ChangeRecorder {
   /** The statements that record `change`, run after the write in its transaction; a failing one rolls the write back. */
   statements(change: ScimChange): Statement[];
-  /** Called once the write and its statements have committed (Default: nothing). */
-  committed?(change: ScimChange): void;
+  /**
+   * Called once the write and its statements have committed, with the results of this recorder's
+   * statements in order (Default: nothing).
+   */
+  committed?(change: ScimChange, results: readonly QueryResult[]): void;
 }
 
-/** Fans one change out to every recorder, in order, in the same transaction. */
+/** Fans one change out to every recorder, in order, in the same transaction; each gets its own results back. */
 export function changeRecorders(...recorders: ChangeRecorder[]): ChangeRecorder {
+  const counts = new WeakMap<ScimChange, number[]>();
   return {
-    statements: (change) => recorders.flatMap((r) => r.statements(change)),
-    committed: (change) => {
-      for (const r of recorders) r.committed?.(change);
+    statements: (change) => {
+      const each = recorders.map((r) => r.statements(change));
+      counts.set(change, each.map((s) => s.length));
+      return each.flat();
+    },
+    committed: (change, results) => {
+      const lengths = counts.get(change) ?? recorders.map(() => 0);
+      let offset = 0;
+      recorders.forEach((r, i) => {
+        const n = lengths[i] ?? 0;
+        r.committed?.(change, results.slice(offset, offset + n));
+        offset += n;
+      });
     },
   };
 }

@@ -5,6 +5,7 @@ import { ConcurrentWriteError, etagMatches, PreconditionFailedError, weakEtag } 
 import type { Db } from "../storage/db.js";
 import { canonicalJson, storable } from "./canonical-json.js";
 import type { MemberRef, ScimChange } from "./changes.js";
+import type { QueryResult } from "../storage/db.js";
 import type { ScimContext } from "./context.js";
 import { scimError } from "./scim-error.js";
 import { guarded } from "./storage-guard.js";
@@ -44,19 +45,20 @@ function announce(ctx: ScimContext, record: GroupRecord, created: boolean): void
 }
 
 async function createGroup(ctx: ScimContext, attributes: Record<string, unknown>, instance: Record<string, unknown>): Promise<GroupRecord> {
-  const { record, change } = await ctx.db.transaction(async (tx) => {
+  const { record, change, recorded } = await ctx.db.transaction(async (tx) => {
     const members = await requestedMembers(tx, ctx.connectionId, instance);
     const record = await insertGroup(tx, ctx.connectionId, randomUUID(), attributes, members);
     const change: ScimChange = { type: "group.created", connectionId: ctx.connectionId, groupId: record.id, displayName: record.displayName, membersAdded: refs(members) };
-    await tx.batch(ctx.recorder.statements(change));
-    return { record, change };
+    const recorded = await tx.batch(ctx.recorder.statements(change));
+    return { record, change, recorded };
   });
-  ctx.recorder.committed?.(change);
+  ctx.recorder.committed?.(change, recorded);
   return record;
 }
 
 async function replaceGroup(ctx: ScimContext, id: string, attributes: Record<string, unknown>, instance: Record<string, unknown>): Promise<GroupRecord> {
   let change: ScimChange | undefined;
+  let recorded: QueryResult[] = [];
   const result = await ctx.db.transaction(async (tx) => {
     const before = await getGroup(tx, ctx.connectionId, id, { forUpdate: true });
     if (!before) throw scimError(404, null, `Resource ${id} not found`);
@@ -66,11 +68,11 @@ async function replaceGroup(ctx: ScimContext, id: string, attributes: Record<str
     const { record, added, removed } = await updateGroup(tx, ctx.connectionId, id, attributes, members);
     if (added.length > 0 || removed.length > 0 || canonicalJson(before.resource) !== canonicalJson(attributes)) {
       change = { type: "group.updated", connectionId: ctx.connectionId, groupId: id, displayName: record.displayName, membersAdded: refs(added), membersRemoved: refs(removed) };
-      await tx.batch(ctx.recorder.statements(change));
+      recorded = await tx.batch(ctx.recorder.statements(change));
     }
     return record;
   });
-  if (change) ctx.recorder.committed?.(change);
+  if (change) ctx.recorder.committed?.(change, recorded);
   return result;
 }
 
@@ -119,10 +121,10 @@ export function registerGroupHandlers(): void {
           if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, current.version)) throw new PreconditionFailedError(current.version);
           const deleted = await deleteGroup(tx, ctx.connectionId, id);
           const gone: ScimChange = { type: "group.deleted", connectionId: ctx.connectionId, groupId: id, displayName: current.displayName, membersRemoved: refs(deleted?.members ?? []) };
-          await tx.batch(ctx.recorder.statements(gone));
-          return gone;
+          const results = await tx.batch(ctx.recorder.statements(gone));
+          return { change: gone, recorded: results };
         });
-        ctx.recorder.committed?.(change);
+        ctx.recorder.committed?.(change.change, change.recorded);
         ctx.res.locals.scimId = id;
       })) as never,
     );

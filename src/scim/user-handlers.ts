@@ -3,7 +3,7 @@ import SCIMMY from "scimmy";
 import { scimError } from "./scim-error.js";
 import { etagMatches, PreconditionFailedError, ConcurrentWriteError, weakEtag } from "../storage/resource-errors.js";
 import { deleteUser, getUser, insertUserStatement, mapUniqueness, updateUser, updateUserStatement, userFromRow, subjectOf, type UserRecord } from "../storage/users-repo.js";
-import { BatchConditionFailed } from "../storage/db.js";
+import { BatchConditionFailed, type QueryResult } from "../storage/db.js";
 import type { ScimChange } from "./changes.js";
 import { removeMemberEverywhere } from "../storage/groups-repo.js";
 import { canonicalJson, storable } from "./canonical-json.js";
@@ -31,8 +31,8 @@ function announce(ctx: ScimContext, record: UserRecord, created: boolean): void 
 async function createUser(ctx: ScimContext, attributes: Record<string, unknown>): Promise<UserRecord> {
   const id = randomUUID();
   const change: ScimChange = { type: "user.created", connectionId: ctx.connectionId, userId: id, userName: String(attributes.userName), active: attributes.active !== false };
-  const [inserted] = await ctx.db.batch([insertUserStatement(ctx.connectionId, id, attributes), ...ctx.recorder.statements(change)]).catch(mapUniqueness);
-  ctx.recorder.committed?.(change);
+  const [inserted, ...recorded] = await ctx.db.batch([insertUserStatement(ctx.connectionId, id, attributes), ...ctx.recorder.statements(change)]).catch(mapUniqueness);
+  ctx.recorder.committed?.(change, recorded);
   return userFromRow(inserted!.rows[0]!);
 }
 
@@ -57,16 +57,17 @@ async function replaceUser(ctx: ScimContext, id: string, attributes: Record<stri
     // A PATCH that changes nothing (an IdP re-sending it) writes nothing and announces nothing.
     if (canonicalJson(read.resource) === canonicalJson(attributes)) return read;
     const change = updated(ctx.connectionId, read, attributes);
-    const [row] = await ctx.db
+    const [row, ...recorded] = await ctx.db
       .batch([updateUserStatement(ctx.connectionId, id, attributes, read.version), ...ctx.recorder.statements(change)])
       .catch((error: unknown) => {
         if (error instanceof BatchConditionFailed && error.index === 0) throw new ConcurrentWriteError();
         return mapUniqueness(error);
       });
-    ctx.recorder.committed?.(change);
+    ctx.recorder.committed?.(change, recorded);
     return userFromRow(row!.rows[0]!);
   }
   let change: ScimChange | undefined;
+  let recorded: QueryResult[] = [];
   const record = await ctx.db.transaction(async (tx) => {
     const before = await getUser(tx, ctx.connectionId, id, { forUpdate: true });
     if (!before) throw scimError(404, null, `Resource ${id} not found`);
@@ -75,10 +76,10 @@ async function replaceUser(ctx: ScimContext, id: string, attributes: Record<stri
     if (canonicalJson(before.resource) === canonicalJson(attributes)) return before;
     const after = (await updateUser(tx, ctx.connectionId, id, attributes))!;
     change = updated(ctx.connectionId, before, attributes);
-    await tx.batch(ctx.recorder.statements(change));
+    recorded = await tx.batch(ctx.recorder.statements(change));
     return after;
   });
-  if (change) ctx.recorder.committed?.(change);
+  if (change) ctx.recorder.committed?.(change, recorded);
   return record;
 }
 
@@ -127,17 +128,17 @@ export function registerUserHandlers(): void {
     .degress((async (resource: { id?: string }, ctx: ScimContext) =>
       guarded(ctx, "delete user", async () => {
         const id = resource.id ?? "";
-        const change = await ctx.db.transaction(async (tx) => {
+        const { change, recorded } = await ctx.db.transaction(async (tx) => {
           const current = await getUser(tx, ctx.connectionId, id, { forUpdate: true });
           if (!current) throw scimError(404, null, `Resource ${id} not found`);
           if (ctx.ifMatch !== undefined && !etagMatches(ctx.ifMatch, current.version)) throw new PreconditionFailedError(current.version);
           const removedFromGroups = await removeMemberEverywhere(tx, ctx.connectionId, id);
           await deleteUser(tx, ctx.connectionId, id);
           const deleted: ScimChange = { type: "user.deleted", connectionId: ctx.connectionId, userId: id, userName: current.userName, wasActive: current.active, removedFromGroups, subject: subjectOf(current) };
-          await tx.batch(ctx.recorder.statements(deleted));
-          return deleted;
+          const results = await tx.batch(ctx.recorder.statements(deleted));
+          return { change: deleted, recorded: results };
         });
-        ctx.recorder.committed?.(change);
+        ctx.recorder.committed?.(change, recorded);
         ctx.res.locals.scimId = id;
       })) as never,
     );
