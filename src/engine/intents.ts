@@ -62,35 +62,71 @@ function guardStatus(p: Params, guard: GuardSettings, connection: string, now: D
         and r.status <> 'cancelled' limit ${maxCount} + 1) w) g) h`;
 }
 
-/** Tasks for operation `op` in every enabled target of its connection that has the subject in scope. */
-function insertTasks(p: Params, op: string, now: string, intentSql: string, scopeSql: string): string {
-  return `insert into tasks (id, operation_id, target_id, intent, held, dry_run, run_at, deadline_at, created_at, updated_at)
-    select gen_random_uuid(), o.id, t.id, ${intentSql}, o.status = 'held', t.mode = 'dry-run', ${now},
-           ${now}::timestamptz + t.sla_ms * interval '1 millisecond', ${now}, ${now}
-    from operations o join targets t on t.connection_id = o.connection_id and t.enabled
-    where o.id = ${op} and (t.scope_groups is null or ${scopeSql})`;
+interface NewOperation {
+  id: string;
+  connectionId: string;
+  kind: "deactivate" | "delete";
+  now: Date;
+  /** SQL (alias `t` for the target) that is true when the subject is a member of one of `t.scope_groups`. */
+  inScope: (p: Params) => string;
+  /** The subject's columns: `subject_id, user_name, subject` as SQL, with their FROM/WHERE. */
+  subject: (p: Params) => { columns: string; from: string; where: string };
+  /** The task intent as SQL (alias `t`). */
+  intent: string;
+}
+
+/**
+ * One statement: the operation (status from the guard) and one task per enabled target with the
+ * subject in scope. No target in scope, no operation: an event no target is concerned with has
+ * nothing to revoke and nothing to track (and costs the SCIM write one cheap lookup).
+ */
+function recordOperation(op: NewOperation, guard: GuardSettings, activeUsers: number | undefined): Statement {
+  const p = new Params();
+  const conn = p.add(op.connectionId);
+  const now = p.add(op.now);
+  const targets = `select t.id, t.mode, t.sla_ms, t.deactivate_action from targets t
+      where t.connection_id = ${conn} and t.enabled and (t.scope_groups is null or ${op.inScope(p)})`;
+  const subject = op.subject(p);
+  const status = guardStatus(p, guard, conn, op.now, activeUsers);
+  return {
+    text: `with t as (${targets}),
+      op as (
+        insert into operations (id, connection_id, subject_id, user_name, subject, kind, status, reason, created_at)
+        select ${p.add(op.id)}, ${conn}, ${subject.columns}, '${op.kind}', h.status,
+               case when h.status = 'held' then 'mass-deprovisioning guard' end, ${now}
+        from ${subject.from}, ${status}
+        where exists (select 1 from t) and ${subject.where}
+        returning id, status)
+      insert into tasks (id, operation_id, target_id, intent, held, dry_run, run_at, deadline_at, created_at, updated_at)
+      select gen_random_uuid(), op.id, t.id, ${op.intent}, op.status = 'held', t.mode = 'dry-run', ${now},
+             ${now}::timestamptz + t.sla_ms * interval '1 millisecond', ${now}, ${now}
+      from op cross join t`,
+    values: p.values,
+  };
 }
 
 const DEACTIVATE_INTENT = `case when t.deactivate_action = 'delete' then '{"kind":"delete"}' else '{"kind":"deactivate"}' end::jsonb`;
 
 function deactivate(change: Extract<ScimChange, { type: "user.updated" }>, guard: GuardSettings, now: Date, activeUsers?: number): Statement[] {
-  const opId = randomUUID();
-  const a = new Params();
-  const conn = a.add(change.connectionId);
-  const status = guardStatus(a, guard, conn, now, activeUsers);
-  const insertOp: Statement = {
-    text: `insert into operations (id, connection_id, subject_id, user_name, kind, status, reason, subject, created_at)
-      select ${a.add(opId)}, u.connection_id, u.id, u.user_name, 'deactivate', h.status,
-             case when h.status = 'held' then 'mass-deprovisioning guard' end, ${SUBJECT_JSON}, ${a.add(now)}
-      from scim_users u, ${status}
-      where u.connection_id = ${conn} and u.id = ${a.add(change.userId)}`,
-    values: a.values,
-  };
-  const b = new Params();
-  const op = b.add(opId);
-  const scope = `exists (select 1 from scim_group_members m where m.connection_id = o.connection_id
-      and m.member_id = o.subject_id and m.group_id = any(t.scope_groups))`;
-  return [insertOp, { text: insertTasks(b, op, b.add(now), DEACTIVATE_INTENT, scope), values: b.values }];
+  let user = "";
+  return [
+    recordOperation(
+      {
+        id: randomUUID(),
+        connectionId: change.connectionId,
+        kind: "deactivate",
+        now,
+        inScope: (p) => {
+          user = p.add(change.userId);
+          return `exists (select 1 from scim_group_members m where m.connection_id = t.connection_id and m.member_id = ${user} and m.group_id = any(t.scope_groups))`;
+        },
+        subject: () => ({ columns: `u.id, u.user_name, ${SUBJECT_JSON}`, from: "scim_users u", where: `u.connection_id = $1 and u.id = ${user}` }),
+        intent: DEACTIVATE_INTENT,
+      },
+      guard,
+      activeUsers,
+    ),
+  ];
 }
 
 /** Reactivation supersedes the subject's in-flight deactivation: its open tasks end `cancelled`. */
@@ -133,21 +169,24 @@ function remove(change: Extract<ScimChange, { type: "user.deleted" }>, guard: Gu
       from operations o where o.id = tasks.operation_id and o.extended_by = $1 and tasks.state <> 'cancelled'`,
     values: [eventId, now],
   };
-  const a = new Params();
-  const conn = a.add(change.connectionId);
-  const status = guardStatus(a, guard, conn, now, activeUsers);
-  const insertOp: Statement = {
-    text: `insert into operations (id, connection_id, subject_id, user_name, kind, status, reason, subject, created_at)
-      select ${a.add(eventId)}, ${conn}, ${a.add(change.userId)}, ${a.add(change.userName)}, 'delete', h.status,
-             case when h.status = 'held' then 'mass-deprovisioning guard' end, ${a.add(JSON.stringify(change.subject))}::jsonb, ${a.add(now)}
-      from ${status}
-      where not exists (select 1 from operations x where x.extended_by = ${a.add(eventId)})`,
-    values: a.values,
-  };
-  const b = new Params();
-  const op = b.add(eventId);
-  const scope = `t.scope_groups && ${b.add(change.removedFromGroups)}::uuid[]`;
-  return [extend, retarget, insertOp, { text: insertTasks(b, op, b.add(now), `'{"kind":"delete"}'::jsonb`, scope), values: b.values }];
+  const insertOp = recordOperation(
+    {
+      id: eventId,
+      connectionId: change.connectionId,
+      kind: "delete",
+      now,
+      inScope: (p) => `t.scope_groups && ${p.add(change.removedFromGroups)}::uuid[]`,
+      subject: (p) => ({
+        columns: `${p.add(change.userId)}::uuid, ${p.add(change.userName)}, ${p.add(JSON.stringify(change.subject))}::jsonb`,
+        from: "(select 1) s",
+        where: `not exists (select 1 from operations x where x.extended_by = ${p.add(eventId)})`,
+      }),
+      intent: `'{"kind":"delete"}'::jsonb`,
+    },
+    guard,
+    activeUsers,
+  );
+  return [extend, retarget, insertOp];
 }
 
 /** Members leaving a group: one revoke-entitlement operation each, with a task per target that maps the group. */
@@ -181,13 +220,13 @@ export function intentStatements(change: ScimChange, guard: GuardSettings, now: 
   switch (change.type) {
     case "user.updated":
       if (change.before.active && !change.after.active) {
-        QUEUES.set(change, [1]);
+        QUEUES.set(change, [0]);
         return deactivate(change, guard, now, activeUsers);
       }
       if (!change.before.active && change.after.active) return reactivate(change, now);
       return [];
     case "user.deleted":
-      QUEUES.set(change, [1, 3]);
+      QUEUES.set(change, [1, 2]);
       return remove(change, guard, now, activeUsers);
     case "group.updated":
     case "group.deleted":

@@ -55,6 +55,13 @@ describe("intents from SCIM transitions", () => {
     });
   });
 
+  it("records no operation for a deactivation that concerns no target (nothing to revoke, nothing to track)", async () => {
+    const other = await h.other();
+    const res = await other.post("/Users", userBody("solo@example.com")).expect(201);
+    await other.patch(`/Users/${res.body.id}`, patchBody({ op: "replace", path: "active", value: false })).expect(200);
+    expect(await opsOf(res.body.id)).toEqual([]);
+  });
+
   describe("PUT /Users/:id", () => {
     it("records a deactivation when the full replace turns active true → false, and nothing for a re-sent identical PUT", async () => {
       const id = await h.createUser("dee@example.com");
