@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
-import { claimTasks, nextDueAt, releaseTask, type ClaimedTask } from "../storage/tasks-repo.js";
+import { claimTasks, escalateOverdue, nextDueAt, releaseTask, type ClaimedTask } from "../storage/tasks-repo.js";
+import { addMs } from "./clock.js";
 import type { Clock } from "./clock.js";
 import type { EngineMetrics } from "./metrics.js";
 import type { ConnectorRegistry } from "./registry.js";
@@ -43,7 +44,10 @@ export class Worker {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.poll = setInterval(() => this.wake(), this.deps.settings.pollIntervalMs);
+    this.poll = setInterval(() => {
+      void this.sweep().catch((error: unknown) => this.deps.log.error("escalating overdue tasks failed; trying again at the next poll", { error }));
+      this.wake();
+    }, this.deps.settings.pollIntervalMs);
     this.poll.unref();
     this.wake();
   }
@@ -121,12 +125,22 @@ export class Worker {
     this.timer.unref();
   }
 
+  /** Escalates tasks whose deadline passed while they waited (a paused target, a long queue). */
+  async sweep(): Promise<number> {
+    const now = this.deps.clock.now();
+    const targets = await escalateOverdue(this.deps.db, now, addMs(now, this.deps.settings.escalatedProbeIntervalMs));
+    for (const target of targets) this.deps.metrics.escalated(target, "deadline");
+    if (targets.length > 0) this.deps.log.warn(`Escalated ${targets.length} task(s) whose deadline passed before they could run`, { targets: [...new Set(targets)] });
+    return targets.length;
+  }
+
   /**
    * For tests on an injected clock: runs every task due now, batch after batch, until none is
    * due; tasks scheduled for later wait for the clock to move. Returns how many runs it made.
    */
   async drain(maxRuns = 100_000): Promise<number> {
     let runs = 0;
+    await this.sweep();
     for (;;) {
       const claimed = await this.claim(this.deps.settings.concurrency);
       if (claimed.length === 0) return runs;

@@ -305,3 +305,30 @@ export async function nextDueAt(db: Db): Promise<Date | null> {
   const result = await db.query<{ next: Date | null }>(`select min(run_at) as next from tasks where state in ${OPEN} and not held and resolution is null`);
   return result.rows[0]?.next ?? null;
 }
+
+/**
+ * Escalates open tasks whose deadline passed while nobody could run them (their target paused or
+ * disabled, or the queue behind): the deadline is a promise to a person, kept even when no worker
+ * gets to the task. They stay due for a worker to pick up, at the slow rate. Returns the escalated tasks' target names.
+ */
+export async function escalateOverdue(db: Db, now: Date, slowRunAt: Date): Promise<string[]> {
+  const result = await db.query<{ target: string }>(
+    `with overdue as (
+       update tasks t set state = 'escalated', escalated_at = $1, updated_at = $1, run_at = greatest(t.run_at, $2),
+         reason = case when t.state = 'verifying'
+           then 'deadline passed (' || (select g.sla_ms from targets g where g.id = t.target_id) || ' ms) without an observed revocation; last probe: ' || coalesce(t.evidence ->> 'evidence', 'none')
+           else 'deadline passed before the task could finish' || coalesce(' (last error: ' || t.last_error || ')', '')
+             || coalesce((select ' (target paused: ' || g.pause_reason || ')' from targets g where g.id = t.target_id and g.paused_until > $1), '') end
+       where t.state in ('queued', 'revoking', 'verifying') and not t.held and t.deadline_at <= $1
+         and (t.locked_until is null or t.locked_until <= $1)
+       returning t.id, t.operation_id, t.target_id, t.intent, t.reason)
+     insert into escalation_notices (task_id, body, created_at, next_at)
+     select o.id, jsonb_build_object('event', 'task.escalated', 'taskId', o.id, 'operationId', o.operation_id,
+              'connectionId', op.connection_id, 'subject', jsonb_build_object('id', op.subject_id, 'userName', op.user_name),
+              'target', jsonb_build_object('id', g.id, 'name', g.name, 'kind', g.kind), 'intent', o.intent, 'reason', o.reason), $1, $1
+     from overdue o join operations op on op.id = o.operation_id join targets g on g.id = o.target_id
+     returning body -> 'target' ->> 'name' as target`,
+    [now, slowRunAt],
+  );
+  return result.rows.map((r) => r.target);
+}

@@ -115,6 +115,22 @@ describe("the rest of a task's life", () => {
       expect(ops).toEqual(["suspend-user", "verify"]);
     });
 
+    it("escalates at the deadline a task that could not run at all (its target paused), and announces it", async () => {
+      const { id } = await person("paused");
+      await h.db.query("update targets set paused_until = $1, pause_reason = 'rate-limited: Retry-After 3600 s' where name = 'live'", [new Date(clock.now().getTime() + 3_600_000)]);
+      await h.deactivate(id);
+      await h.tick(9 * MINUTE);
+      expect((await tasksOfUser(id))[0]!.state).toBe("queued");
+      await h.tick(MINUTE + 1);
+      const [t] = await tasksOfUser(id);
+      expect(t!.state).toBe("escalated");
+      expect(t!.reason).toBe("deadline passed before the task could finish (target paused: rate-limited: Retry-After 3600 s)");
+      const notice = await h.db.query<{ body: { reason: string } }>("select body from escalation_notices where task_id = $1", [t!.id]);
+      expect(notice.rows[0]!.body.reason).toBe(t!.reason);
+      await h.db.query("update targets set paused_until = null, pause_reason = null where name = 'live'");
+      await h.db.query("update tasks set state = 'cancelled' where id = $1", [t!.id]);
+    });
+
     it("announces an escalation on the webhook, retrying until the receiver takes it", async () => {
       state.setMode("auth-broken");
       const { id } = await person("hook");
@@ -123,13 +139,14 @@ describe("the rest of a task's life", () => {
       await h.drain();
       const [t] = await tasksOfUser(id);
       expect(t!.state).toBe("escalated");
-      expect(hooks.received).toHaveLength(1);
+      const mine = () => hooks.received.filter((b) => (b as { taskId: string }).taskId === t!.id);
+      expect(mine()).toHaveLength(1);
       const notice = await h.db.query<{ attempts: number; delivered_at: Date | null; last_error: string }>("select attempts, delivered_at, last_error from escalation_notices where task_id = $1", [t!.id]);
       expect(notice.rows[0]).toEqual(expect.objectContaining({ attempts: 1, delivered_at: null, last_error: "webhook answered 500" }));
       hooks.status = 204;
       await h.tick(60_000);
-      expect(hooks.received).toHaveLength(2);
-      expect(hooks.received[1]).toEqual(expect.objectContaining({ event: "task.escalated", taskId: t!.id, target: expect.objectContaining({ name: "live" }), subject: expect.objectContaining({ userName: expect.stringMatching(/^hook-/) }), reason: expect.stringMatching(/^auth error/), attempt: 2 }));
+      expect(mine()).toHaveLength(2);
+      expect(mine()[1]).toEqual(expect.objectContaining({ event: "task.escalated", taskId: t!.id, target: expect.objectContaining({ name: "live" }), subject: expect.objectContaining({ userName: expect.stringMatching(/^hook-/) }), reason: expect.stringMatching(/^auth error/), attempt: 2 }));
       expect((await h.db.query("select 1 from escalation_notices where task_id = $1 and delivered_at is not null", [t!.id])).rowCount).toBe(1);
     });
 
