@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
+import { registerActions } from "./actions.js";
 import { adminClientFromEnv, adminRequest, CliError } from "./client.js";
+import { out, table } from "./output.js";
 import { serve } from "./serve.js";
+import { registerStatus } from "./status.js";
+import { registerTargets } from "./targets.js";
 
 const client = () => adminClientFromEnv(process.env);
-const out = (value: unknown, json: boolean, human: () => string) => console.log(json ? JSON.stringify(value, null, 2) : human());
-const table = (rows: Record<string, unknown>[], columns: string[]) =>
-  rows.length === 0
-    ? "(none)"
-    : [columns.join("\t"), ...rows.map((r) => columns.map((c) => (r[c] instanceof Date ? (r[c] as Date).toISOString() : String(r[c] ?? "-"))).join("\t"))].join("\n");
 
 interface Created { id: string; name: string; scimUrl: string; token: string }
 
@@ -117,6 +116,10 @@ adminToken.command("revoke <id>").action(async (id: string) => {
   await adminRequest(client(), "DELETE", `/admin-tokens/${encodeURIComponent(id)}`);
   console.log(`Revoked ${id}`);
 });
+
+registerTargets(program, client);
+registerStatus(program, client);
+registerActions(program, client);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CliError) {
