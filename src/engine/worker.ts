@@ -88,7 +88,7 @@ export class Worker {
   private async claim(limit: number): Promise<ClaimedTask[]> {
     const perTarget = new Map<string, number>();
     for (const run of this.running.values()) perTarget.set(run.targetId, (perTarget.get(run.targetId) ?? 0) + 1);
-    const claimed = await claimTasks(this.deps.db, { workerId: this.id, now: this.deps.clock.now(), leaseMs: this.deps.settings.leaseMs, limit, running: perTarget });
+    const claimed = await claimTasks(this.deps.db, { workerId: this.id, now: this.deps.clock.now(), leaseMs: this.deps.settings.leaseMs, limit, running: perTarget, runningIds: [...this.running.keys()] });
     this.lastClaimAt = this.deps.clock.now();
     return claimed;
   }
@@ -116,9 +116,11 @@ export class Worker {
   }
 
   private async sleepUntilDue(): Promise<void> {
-    const next = await nextDueAt(this.deps.db);
+    const next = await nextDueAt(this.deps.db, [...this.running.keys()]);
     if (!next || this.stopping) return;
-    const inMs = Math.max(0, next.getTime() - this.deps.clock.now().getTime());
+    const inMs = next.getTime() - this.deps.clock.now().getTime();
+    // Due but not claimable (a target at its concurrency limit): a finishing task wakes us.
+    if (inMs <= 0) return;
     if (inMs >= this.deps.settings.pollIntervalMs) return; // the poll comes first
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.wake(), inMs + 1);

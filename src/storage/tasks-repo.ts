@@ -127,6 +127,8 @@ export interface ClaimRequest {
   limit: number;
   /** Tasks this process already runs per target: a target's free slots are its max concurrency minus these. */
   running: ReadonlyMap<string, number>;
+  /** Task ids this process runs now: never claimed twice, even if a lease renewal came late. */
+  runningIds?: readonly string[];
 }
 
 /**
@@ -142,6 +144,7 @@ export async function claimTasks(db: Db, request: ClaimRequest): Promise<Claimed
        select t.id, t.target_id, t.run_at from tasks t
        where t.state in ${OPEN} and not t.held and t.resolution is null and t.run_at <= $1
          and (t.locked_until is null or t.locked_until <= $1)
+         and not (t.id = any($7::uuid[]))
          and exists (select 1 from targets g where g.id = t.target_id and g.enabled and (g.paused_until is null or g.paused_until <= $1))
        order by t.run_at
        limit $4 * 4
@@ -158,7 +161,7 @@ export async function claimTasks(db: Db, request: ClaimRequest): Promise<Claimed
      returning tasks.*,
        (select o.subject from operations o where o.id = tasks.operation_id) as subject,
        (select to_jsonb(g) from (select ${TARGET_COLUMNS} from targets where id = tasks.target_id) g) as target`,
-    [request.now, request.workerId, new Date(request.now.getTime() + request.leaseMs), request.limit, busyIds, busyCounts],
+    [request.now, request.workerId, new Date(request.now.getTime() + request.leaseMs), request.limit, busyIds, busyCounts, request.runningIds ?? []],
   );
   return result.rows.map((row) => ({
     ...taskFromRow(row),
@@ -300,10 +303,20 @@ export async function tasksOfOperation(db: Db, operationId: string): Promise<Tas
   return result.rows.map(taskFromRow);
 }
 
-/** The earliest run_at of an open, unheld task, for the worker's next wake-up. */
-export async function nextDueAt(db: Db): Promise<Date | null> {
-  const result = await db.query<{ next: Date | null }>(`select min(run_at) as next from tasks where state in ${OPEN} and not held and resolution is null`);
-  return result.rows[0]?.next ?? null;
+/**
+ * When a task next becomes claimable — the latest of its run_at, its lease's end and its target's
+ * pause — over enabled targets, leaving out the tasks this process runs: the worker's next wake-up.
+ * A moment in the past means due but not claimable now (a concurrency limit): no timer is needed.
+ */
+export async function nextDueAt(db: Db, runningIds: readonly string[] = []): Promise<Date | null> {
+  const result = await db.query<{ next: Date | null }>(
+    `select min(greatest(t.run_at, coalesce(t.locked_until, t.run_at), coalesce(g.paused_until, t.run_at))) as next
+     from tasks t join targets g on g.id = t.target_id
+     where t.state in ${OPEN} and not t.held and t.resolution is null and g.enabled and not (t.id = any($1::uuid[]))`,
+    [runningIds],
+  );
+  const next = result.rows[0]?.next;
+  return next ? new Date(next) : null;
 }
 
 /**
