@@ -467,7 +467,8 @@ if (!DATABASE_URL) process.stdout.write("crash test on PostgreSQL (two replicas)
   }, 150_000);
 });
 
-describe("crash: one process on PGlite, SIGKILLed three times and restarted on its data dir", () => {
+// `npm test` runs this case; `npm run test:pg` (the same files against PostgreSQL) runs the one above instead.
+(DATABASE_URL ? describe.skip : describe)("crash: one process on PGlite, SIGKILLed three times and restarted on its data dir", () => {
   let dataDir: string | undefined;
   let fakeTarget: FakeTargetProcess | undefined;
   const replica: { r?: Replica } = {};
