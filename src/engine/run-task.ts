@@ -13,6 +13,7 @@ import { backoffMs, escalatesAtOnce, failureOf, probeDelayMs, type Failure } fro
 import { recordTargetFailure, recordTargetSuccess } from "./target-health.js";
 import type { EngineSettings } from "./settings.js";
 import type { TargetGate } from "./target-gate.js";
+import { linkedSignal } from "./signals.js";
 import { targetHttp } from "./target-http.js";
 
 export interface RunDeps {
@@ -52,10 +53,10 @@ export async function runTask(task: ClaimedTask, deps: RunDeps): Promise<RunOutc
   const escalated = task.state === "escalated";
   const slowly = () => addMs(clock.now(), settings.escalatedProbeIntervalMs);
 
-  const controller = new AbortController();
-  const signal = AbortSignal.any([deps.signal, controller.signal]);
+  const linked = linkedSignal(deps.signal);
+  const signal = linked.signal;
   const renew = setInterval(() => {
-    void renewLease(db, lease, addMs(clock.now(), settings.leaseMs)).then((held) => held || controller.abort(new Error("lease lost")), () => {});
+    void renewLease(db, lease, addMs(clock.now(), settings.leaseMs)).then((held) => held || linked.abort(new Error("lease lost")), () => {});
   }, Math.max(1_000, settings.leaseMs / 3));
   renew.unref();
 
@@ -151,6 +152,7 @@ export async function runTask(task: ClaimedTask, deps: RunDeps): Promise<RunOutc
     return await fail(task, deps, lease, log, failure, error.call);
   } finally {
     clearInterval(renew);
+    linked.dispose();
   }
 }
 

@@ -1,5 +1,6 @@
 import { classifyHttpStatus, parseRetryAfter, TargetError, type TargetHttp, type TargetRequest, type TargetResponse } from "../connector-kit.js";
 import type { Clock } from "./clock.js";
+import { linkedSignal } from "./signals.js";
 import type { TargetGate } from "./target-gate.js";
 
 export interface TargetHttpOptions {
@@ -39,20 +40,25 @@ export function targetHttp(options: TargetHttpOptions): TargetHttp {
       if (request.json !== undefined) headers["content-type"] = "application/json";
       const what = `${method} ${target.pathname}`;
       const started = performance.now();
+      const linked = linkedSignal(options.signal, request.timeoutMs ?? options.timeoutMs);
       let response: Response;
+      let body: unknown;
       try {
         response = await fetch(target, {
           method,
           headers,
           body: request.json === undefined ? undefined : JSON.stringify(request.json),
-          signal: AbortSignal.any([options.signal, AbortSignal.timeout(request.timeoutMs ?? options.timeoutMs)]),
+          signal: linked.signal,
         });
+        body = await bodyOf(response).catch(() => null);
       } catch (error) {
         options.observe?.(method, 0, performance.now() - started);
-        const reason = (error as { name?: string }).name === "TimeoutError" ? "timed out" : `failed: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`;
+        const timedOut = (linked.signal.reason as { name?: string } | undefined)?.name === "TimeoutError";
+        const reason = timedOut ? "timed out" : `failed: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`;
         throw new TargetError("retryable", `${what} ${reason}`, { cause: error });
+      } finally {
+        linked.dispose();
       }
-      const body = await bodyOf(response).catch(() => null);
       options.observe?.(method, response.status, performance.now() - started);
       if (request.accept?.includes(response.status)) return { status: response.status, headers: response.headers, body: body as T };
       const kind = classifyHttpStatus(response.status);
