@@ -19,6 +19,8 @@ export interface EngineMetrics {
   notice(outcome: "delivered" | "failed"): void;
 }
 
+/** How long one database snapshot serves scrapes: the state queries run at most this often. */
+const SNAPSHOT_MS = 2_000;
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const VERIFY_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
@@ -37,7 +39,7 @@ export function engineMetrics(db: Db, clock: Clock): EngineMetrics {
   let snapshot: { at: number; state: Promise<EngineState | null> } | undefined;
   const state = (): Promise<EngineState | null> => {
     const at = Date.now();
-    if (!snapshot || at - snapshot.at > 500) snapshot = { at, state: readState(db, clock.now()).catch(() => null) };
+    if (!snapshot || at - snapshot.at > SNAPSHOT_MS) snapshot = { at, state: readState(db, clock.now()).catch(() => null) };
     return snapshot.state;
   };
   const gauge = (name: string, help: string, labelNames: string[], fill: (g: client.Gauge, s: EngineState) => void) =>

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
@@ -39,7 +40,10 @@ export class Worker {
   /** When the loop last completed a claim (readiness: the workers are alive). */
   lastClaimAt: Date | null = null;
 
-  constructor(private readonly deps: WorkerDeps) {}
+  constructor(private readonly deps: WorkerDeps) {
+    // Each running task links its own signal to this one; more than ten at once is normal here.
+    setMaxListeners(0, this.controller.signal);
+  }
 
   start(): void {
     if (this.started) return;
@@ -116,11 +120,11 @@ export class Worker {
   }
 
   private async sleepUntilDue(): Promise<void> {
-    const next = await nextDueAt(this.deps.db, [...this.running.keys()]);
+    const now = this.deps.clock.now();
+    const next = await nextDueAt(this.deps.db, now);
     if (!next || this.stopping) return;
-    const inMs = next.getTime() - this.deps.clock.now().getTime();
-    // Due but not claimable (a target at its concurrency limit): a finishing task wakes us.
-    if (inMs <= 0) return;
+    // Due now but not claimed means not claimable (a target at its limit): a finishing task wakes us.
+    const inMs = next.getTime() - now.getTime();
     if (inMs >= this.deps.settings.pollIntervalMs) return; // the poll comes first
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.wake(), inMs + 1);

@@ -134,28 +134,27 @@ export interface ClaimRequest {
 /**
  * Claims due tasks (FOR UPDATE SKIP LOCKED, graphile-worker src/sql/getJobs.ts): open, not held,
  * due, lease free or expired, target enabled and not paused, at most the target's free slots.
- * A queued task becomes `revoking` as it is claimed.
+ * Each target's earliest due tasks are looked up on their own (tasks_due_by_target), so a slow
+ * target's backlog never hides another target's work. A queued task becomes `revoking` as claimed.
  */
 export async function claimTasks(db: Db, request: ClaimRequest): Promise<ClaimedTask[]> {
   const busyIds = [...request.running.keys()];
   const busyCounts = busyIds.map((id) => request.running.get(id) ?? 0);
   const result = await db.query<TaskRow & { subject: Subject; target: TargetRow }>(
-    `with candidates as (
-       select t.id, t.target_id, t.run_at from tasks t
-       where t.state in ${OPEN} and not t.held and t.resolution is null and t.run_at <= $1
-         and (t.locked_until is null or t.locked_until <= $1)
-         and not (t.id = any($7::uuid[]))
-         and exists (select 1 from targets g where g.id = t.target_id and g.enabled and (g.paused_until is null or g.paused_until <= $1))
-       order by t.run_at
-       limit $4 * 4
-       for update of t skip locked),
-     ranked as (
-       select c.id, c.run_at, c.target_id, row_number() over (partition by c.target_id order by c.run_at) as rn from candidates c),
-     chosen as (
-       select r.id from ranked r join targets g on g.id = r.target_id
-       left join unnest($5::uuid[], $6::int[]) as b(target_id, running) on b.target_id = r.target_id
-       where r.rn <= g.max_concurrency - coalesce(b.running, 0)
-       order by r.run_at limit $4)
+    `with slots as (
+       select g.id, g.max_concurrency - coalesce(b.running, 0) as free from targets g
+       left join unnest($5::uuid[], $6::int[]) as b(target_id, running) on b.target_id = g.id
+       where g.enabled and (g.paused_until is null or g.paused_until <= $1) and g.max_concurrency - coalesce(b.running, 0) > 0),
+     candidates as (
+       select c.id, c.run_at from slots s cross join lateral (
+         select t.id, t.run_at from tasks t
+         where t.target_id = s.id and t.state in ${OPEN} and not t.held and t.resolution is null and t.run_at <= $1
+           and (t.locked_until is null or t.locked_until <= $1)
+           and not (t.id = any($7::uuid[]))
+         order by t.run_at
+         limit least($4, s.free)
+         for update of t skip locked) c),
+     chosen as (select id from candidates order by run_at limit $4)
      update tasks set locked_by = $2, locked_until = $3, state = case when tasks.state = 'queued' then 'revoking' else tasks.state end
      from chosen where tasks.id = chosen.id
      returning tasks.*,
@@ -304,16 +303,16 @@ export async function tasksOfOperation(db: Db, operationId: string): Promise<Tas
 }
 
 /**
- * When a task next becomes claimable — the latest of its run_at, its lease's end and its target's
- * pause — over enabled targets, leaving out the tasks this process runs: the worker's next wake-up.
- * A moment in the past means due but not claimable now (a concurrency limit): no timer is needed.
+ * The next moment something may become claimable: the earliest future run_at of an open task
+ * (on the tasks_due index) or the end of a target's pause. Leases of a dead replica expiring are
+ * left to the poll. Null: nothing scheduled.
  */
-export async function nextDueAt(db: Db, runningIds: readonly string[] = []): Promise<Date | null> {
+export async function nextDueAt(db: Db, now: Date): Promise<Date | null> {
   const result = await db.query<{ next: Date | null }>(
-    `select min(greatest(t.run_at, coalesce(t.locked_until, t.run_at), coalesce(g.paused_until, t.run_at))) as next
-     from tasks t join targets g on g.id = t.target_id
-     where t.state in ${OPEN} and not t.held and t.resolution is null and g.enabled and not (t.id = any($1::uuid[]))`,
-    [runningIds],
+    `select least(
+       (select min(run_at) from tasks where state in ${OPEN} and not held and resolution is null and run_at > $1),
+       (select min(paused_until) from targets where enabled and paused_until > $1)) as next`,
+    [now],
   );
   const next = result.rows[0]?.next;
   return next ? new Date(next) : null;

@@ -77,9 +77,11 @@ create table tasks (
   updated_at       timestamptz not null,
   verified_at      timestamptz,
   unique (operation_id, target_id)
-);
+) with (fillfactor = 70); -- a task row is updated a few times in its life: room for HOT updates
 -- The queue: due, unheld, open tasks in order. Workers claim from it with FOR UPDATE SKIP LOCKED.
 create index tasks_due on tasks (run_at) where state in ('queued', 'revoking', 'verifying', 'escalated') and not held and resolution is null;
+-- The claim looks up each target's earliest due tasks on their own: one slow target's backlog never hides the others.
+create index tasks_due_by_target on tasks (target_id, run_at) where state in ('queued', 'revoking', 'verifying', 'escalated') and not held and resolution is null;
 create index tasks_operation on tasks (operation_id);
 create index tasks_target_open on tasks (target_id) where state in ('queued', 'revoking', 'verifying', 'escalated');
 
