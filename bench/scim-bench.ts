@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROJECT_ROOT } from "../src/paths.js";
+import { PROJECT_ROOT, SERVE_NODE_FLAGS } from "../src/paths.js";
 import { sampleRss, startChild, stopChild, stopChildrenOnExit, type Started } from "./children.js";
 import { checkServer, fetchUserIds, filterByUserName, measure, patchActive, type Measurement, type Server } from "./load.js";
 import { judgeTargets, printReport, writeResults, type ServerRun } from "./report.js";
@@ -98,7 +98,7 @@ async function runBridge(settings: Settings): Promise<ServerRun> {
     const started = await startChild<Server>({
       name: "bridge",
       // BRIDGE_NODE_FLAGS: node flags for the bridge process (e.g. GC settings), as a deployment would set them.
-      args: [...(process.env.BRIDGE_NODE_FLAGS ?? "").split(" ").filter(Boolean), BRIDGE_CLI, "serve"],
+      args: [...(process.env.BRIDGE_NODE_FLAGS ?? SERVE_NODE_FLAGS.join(" ")).split(" ").filter(Boolean), BRIDGE_CLI, "serve"],
       env: {
         ...process.env,
         DATA_DIR: dataDir,

@@ -16,3 +16,11 @@ function findRoot(): string {
 export const PROJECT_ROOT = findRoot();
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, "src", "storage", "migrations");
 export const SCHEMAS_DIR = join(PROJECT_ROOT, "schemas");
+
+/**
+ * Node flags the bridge is run with (`npm start`, the Dockerfile, the benchmarks): a 160 MB old
+ * generation keeps the main heap's garbage from pushing the process past its 400 MB budget (the
+ * live heap is ~25 MB; PGlite's WASM memory and worker thread are the rest). Keep in step with
+ * package.json `start` and the Dockerfile's CMD.
+ */
+export const SERVE_NODE_FLAGS: readonly string[] = ["--max-old-space-size=160"];
