@@ -16,7 +16,8 @@ import type { TargetGate } from "./target-gate.js";
 import { linkedSignal } from "./signals.js";
 import { targetHttp } from "./target-http.js";
 
-export interface RunDeps {
+/** What running a task needs: the engine's parts, plus the worker's identity and shutdown signal. */
+export interface EngineParts {
   db: Db;
   clock: Clock;
   settings: EngineSettings;
@@ -24,6 +25,9 @@ export interface RunDeps {
   gate: TargetGate;
   log: Logger;
   metrics: EngineMetrics;
+}
+
+export interface RunDeps extends EngineParts {
   signal: AbortSignal;
   workerId: string;
 }

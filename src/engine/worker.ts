@@ -1,26 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
-import type { Logger } from "../log.js";
-import type { Db } from "../storage/db.js";
 import { claimTasks, escalateOverdue, nextDueAt, releaseTask, type ClaimedTask } from "../storage/tasks-repo.js";
 import { addMs } from "./clock.js";
-import type { Clock } from "./clock.js";
-import type { EngineMetrics } from "./metrics.js";
-import type { ConnectorRegistry } from "./registry.js";
-import { runTask, type RunOutcome } from "./run-task.js";
-import type { EngineSettings } from "./settings.js";
-import type { TargetGate } from "./target-gate.js";
+import { runTask, type EngineParts, type RunOutcome } from "./run-task.js";
 
-export interface WorkerDeps {
-  db: Db;
-  clock: Clock;
-  settings: EngineSettings;
-  registry: ConnectorRegistry;
-  gate: TargetGate;
-  log: Logger;
-  metrics: EngineMetrics;
-}
+export type WorkerDeps = EngineParts;
 
 /**
  * One process's task runner: claims due tasks up to its concurrency (and each target's), runs
