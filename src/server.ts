@@ -11,6 +11,7 @@ import { createBearerToken } from "./storage/credentials-repo.js";
 import type { Db } from "./storage/db.js";
 import { migrate } from "./storage/migrate.js";
 import { openStorage } from "./storage/open.js";
+import { scheduleMaintenance } from "./storage/maintenance.js";
 import { builtInConnectors } from "../connectors/index.js";
 import type { Clock } from "./engine/clock.js";
 import { createEngine, type Engine } from "./engine/engine.js";
@@ -95,6 +96,7 @@ export async function startBridge(config: Config, options: StartOptions): Promis
     log.info("demo connection created", { connection: "demo", credentialId: demo.credential.id });
   }
   await engine?.start();
+  const stopMaintenance = scheduleMaintenance(db, log.child({ module: "storage" }));
   log.info("listening", { event: "listening", url, scimUrl, store: db.kind });
 
   let closing: Promise<void> | undefined;
@@ -110,6 +112,7 @@ export async function startBridge(config: Config, options: StartOptions): Promis
       await drained;
       clearTimeout(timer);
       await engine?.stop();
+      stopMaintenance();
       await authenticator.settled();
       await db.close();
       log.info("stopped", { event: "stopped" });
