@@ -5,6 +5,9 @@ import {
   approveHeld, cancelOperation, getOperation, heldOperations, operationsOf, rejectHeld, resolveEscalation, retryNow,
 } from "../engine/admin.js";
 import { parsePolicy } from "../engine/policy.js";
+import { checkTarget } from "../engine/target-check.js";
+import type { Subject } from "../connector-kit.js";
+import { findUserByUserName, subjectOf } from "../storage/users-repo.js";
 import type { ConnectorRegistry } from "../engine/registry.js";
 import { findConnection, CONNECTION_NAME, type Connection } from "../storage/connections-repo.js";
 import { sqlState, UNIQUE_VIOLATION, type Db } from "../storage/db.js";
@@ -20,6 +23,8 @@ export interface EngineRouteDeps {
   registry: ConnectorRegistry;
   /** Work became due: wake the workers. */
   wake: () => void;
+  /** Timeout of one request to a target (Default: 10 s). */
+  requestTimeoutMs?: number;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -117,6 +122,26 @@ export function engineRoutes(deps: EngineRouteDeps): express.Router {
     if (!target) return adminError(res, 404, `no target ${id}`);
     audit(res, "target.update", { targetId: id, fields: Object.keys(policy), enabled });
     res.json(targetView(target));
+  }));
+
+  /** Validates the target's credentials and, with {userName}, finds that person's account: no writes. */
+  router.post("/targets/:target/test", allow("app-owner", "operator"), handle(async (req, res) => {
+    const id = idParam(req, res, "target");
+    if (!id) return;
+    const target = await getTarget(db, id);
+    if (!target) return adminError(res, 404, `no target ${id}`);
+    const connector = registry.get(target.kind);
+    if (!connector) return adminError(res, 409, `connector kind "${target.kind}" is not installed in this process`, `installed kinds: ${registry.ids().join(", ") || "none"}`);
+    const userName = req.body?.userName;
+    if (userName !== undefined && (typeof userName !== "string" || userName.trim() === "")) return adminError(res, 400, "userName must be a non-empty string");
+    let subject: Subject | null = null;
+    if (typeof userName === "string") {
+      const user = await findUserByUserName(db, target.connectionId, userName);
+      subject = user ? subjectOf(user) : { connectionId: target.connectionId, id: "", userName, emails: [] };
+    }
+    const check = await checkTarget(target, connector, subject, { clock, log, timeoutMs: deps.requestTimeoutMs ?? 10_000 });
+    audit(res, "target.test", { targetId: id, validate: check.validate.ok, found: check.account?.found });
+    res.json(check);
   }));
 
   router.get("/connections/:connection/subjects/:userName/operations", allow("viewer", "operator"), handle(async (req, res) => {

@@ -73,6 +73,20 @@ export function registerTargets(program: Command, client: () => AdminClientOptio
       out(made, !!opts.json, () => created(made, opts.connection));
     });
   target
+    .command("test <name>")
+    .description("check a target without writing anything: its credentials, and with --user that person's account")
+    .requiredOption("--connection <name>", "the connection the target belongs to")
+    .option("--user <userName>", "find this person's account in the target")
+    .option("--json", "print JSON")
+    .action(async (name: string, opts: { connection: string; user?: string; json?: boolean }) => {
+      const { targets } = await adminRequest<{ targets: TargetWire[] }>(client(), "GET", `/targets?connection=${encodeURIComponent(opts.connection)}`);
+      const found = targets.find((t) => t.name === name);
+      if (!found) throw new CliError(`no target named ${JSON.stringify(name)} in connection ${opts.connection}`, `list them: scim-bridge target list --connection ${opts.connection}`);
+      const check = await adminRequest<TargetCheckWire>(client(), "POST", `/targets/${found.id}/test`, opts.user !== undefined ? { userName: opts.user } : {});
+      out(check, !!opts.json, () => checkText(check));
+      if (!check.validate.ok || (check.account && !check.account.ok)) process.exitCode = 1;
+    });
+  target
     .command("list")
     .description("list targets, with their policy and any pause")
     .option("--connection <name>", "only this connection's targets")
@@ -85,4 +99,29 @@ export function registerTargets(program: Command, client: () => AdminClientOptio
         `${table(targets.map((t) => row(t, now)), ["name", "kind", "connectionId", "mode", "deactivate", "sla", "enabled", "pausedUntil"])}\ninstalled kinds: ${kinds.join(", ") || "none"}`,
       );
     });
+}
+
+interface CheckStepWire {
+  ok: boolean;
+  ms: number;
+  error?: { kind: string; message: string };
+}
+
+interface TargetCheckWire {
+  target: { id: string; name: string; kind: string };
+  validate: CheckStepWire;
+  account?: CheckStepWire & { userName: string; found?: boolean; account?: { id: string } };
+}
+
+const stepText = (step: CheckStepWire, ok: string) => (step.ok ? `${ok} (${step.ms} ms)` : `FAILED: ${step.error?.kind} error: ${step.error?.message} (${step.ms} ms)`);
+
+/** Human output of `target test`: one line per check; nothing was written to the target. */
+function checkText(check: TargetCheckWire): string {
+  const lines = [`target ${check.target.name} (${check.target.kind}), nothing written:`, `  credentials  ${stepText(check.validate, "valid")}`];
+  if (check.account) {
+    const a = check.account;
+    const found = a.found ? `found account ${a.account?.id}` : "no account (a deactivation would be verified as absent)";
+    lines.push(`  ${a.userName}  ${stepText(a, found)}`);
+  }
+  return lines.join("\n");
 }

@@ -61,6 +61,12 @@ function toRecord(row: UserRow): UserRecord {
   };
 }
 
+/** The user of a connection with this userName (compared case-insensitively, RFC 7643 §4.1), or null. */
+export async function findUserByUserName(db: Db, connectionId: string, userName: string): Promise<UserRecord | null> {
+  const result = await db.query<UserRow>("select * from scim_users where connection_id = $1 and lower(user_name) = lower($2)", [connectionId, userName]);
+  return result.rows[0] ? userFromRow(result.rows[0]) : null;
+}
+
 /** The subject connectors see (connector-kit `Subject`): emails lower-cased, the primary first. */
 export function subjectOf(record: UserRecord): Subject {
   const emails = Array.isArray(record.resource.emails) ? (record.resource.emails as { value?: unknown; primary?: unknown }[]) : [];

@@ -126,6 +126,25 @@ describe("scim-bridge status, target and support actions against a running bridg
     expect(both.stderr).toMatch(/cannot be used with/);
   });
 
+  it("tests a target without writing: credentials, then one person's account", async () => {
+    const before = await control.stats("acme");
+    const ok = await cli("target", "test", "acme-app", "--connection", "demo", "--user", "alice@example.com");
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.trimEnd()).toMatch(/^target acme-app \(fake-target\), nothing written:\n  credentials  valid \(\d+ ms\)\n  alice@example.com  found account u-1 \(\d+ ms\)$/);
+    const nobody = JSON.parse((await cli("target", "test", "acme-app", "--connection", "demo", "--user", "nobody@example.com", "--json")).stdout) as { account: { ok: boolean; found: boolean } };
+    expect(nobody.account).toEqual(expect.objectContaining({ ok: true, found: false }));
+    const after = await control.stats("acme");
+    expect(after.writes).toEqual(before.writes);
+    expect(Object.keys(after.requests.byRoute).every((route) => route.startsWith("GET "))).toBe(true);
+
+    const broken = await cli("target", "test", "broken-app", "--connection", "demo");
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/credentials  FAILED: auth error: GET \/t\/broken\/users answered 401/);
+    const missing = await cli("target", "test", "nope", "--connection", "demo");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/error: no target named "nope" in connection demo/);
+  });
+
   it("says plainly when a person has no operations, and exits 0", async () => {
     const none = await cli("status", "alice@example.com", "--connection", "demo");
     expect(none.code).toBe(0);
