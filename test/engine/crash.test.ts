@@ -16,6 +16,7 @@ import {
 } from "../support/bridge-process.js";
 import { fakeTargetControl, type FakeTargetControl } from "../support/fake-target/control-api.js";
 import { databaseUrlFor } from "../support/template.js";
+import { prng } from "../support/prng.js";
 
 const USERS = 1000;
 const TARGETS = ["t1", "t2", "t3"] as const;
@@ -34,17 +35,6 @@ const userName = (i: number) => `crash${i}@example.com`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** mulberry32: the kill moments and down times of a run, reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Polls `ready` every `everyMs` until it holds; throws `what` (with the last `detail`) after `timeoutMs`. */
 async function until(what: string, ready: () => boolean | Promise<boolean>, timeoutMs: number, detail: () => string = () => "", everyMs = 100): Promise<void> {

@@ -9,6 +9,7 @@
  * state already gone), and is *ignored* when the mode swallowed it (`liar`, `already-gone`).
  */
 import { type FakeTargetStats, type ModeSettings, type RouteName, type SeedUser, type UserEffects, type UserView, type WriteName, ControlError } from "./control-api.js";
+import { prng } from "../prng.js";
 
 /** A tenant-API request, already routed. */
 export interface TenantRequest {
@@ -46,17 +47,6 @@ const json = (status: number, body: unknown, headers?: Record<string, string>): 
 const copy = (u: UserState): UserState => ({ ...u, teams: [...u.teams] });
 const bump = (counts: Record<string, number>, key: string) => { counts[key] = (counts[key] ?? 0) + 1; };
 
-/** mulberry32: a small seeded PRNG, so a `failureRate` run fails the same requests every time. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Tenant {
   private token: string | null = null;
