@@ -326,17 +326,20 @@ describe("the fake target, through its connector over HTTP", () => {
   });
 
   describe("HTTP", () => {
-    it("serves three tenants at over 200 requests a second each, sharing its event loop with the client", async () => {
+    // Its speed is measured by `npm run bench:engine` (200 requests/s per tenant), not asserted here.
+    it("serves three tenants concurrently, 25 requests in flight each, every lookup answered", async () => {
       const ts = await Promise.all([0, 1, 2].map(() => tenant(Array.from({ length: 100 }, (_, i) => ({ userName: `u${i}` })))));
-      const started = performance.now();
-      await Promise.all(ts.map(async (t) => {
+      const found = await Promise.all(ts.map(async (t) => {
         const ctx = t.ctx();
+        let n = 0;
         for (let wave = 0; wave < 20; wave++) {
-          await Promise.all(Array.from({ length: 25 }, (_, i) => connector.findAccount(subject(`u${(wave * 25 + i) % 100}`), ctx)));
+          const accounts = await Promise.all(Array.from({ length: 25 }, (_, i) => connector.findAccount(subject(`u${(wave * 25 + i) % 100}`), ctx)));
+          n += accounts.filter((a) => a !== null).length;
         }
+        return n;
       }));
-      const perTenantPerSec = 500 / ((performance.now() - started) / 1000);
-      expect(perTenantPerSec).toBeGreaterThan(300);
+      expect(found).toEqual([500, 500, 500]);
+      for (const t of ts) expect((await t.stats()).requests.total).toBe(500);
     });
 
     it("classifies a refused connection as retryable", async () => {
