@@ -1,6 +1,6 @@
 import type { Intent, Subject } from "../connector-kit.js";
 import type { Db } from "../storage/db.js";
-import { taskFromRow, type Task, type TaskRow, type TaskState } from "../storage/tasks-repo.js";
+import { OPEN_STATES_SQL, OPEN_TASK_STATES, taskFromRow, type Task, type TaskRow, type TaskState } from "../storage/tasks-repo.js";
 import type { Clock } from "./clock.js";
 
 /**
@@ -78,11 +78,10 @@ interface OperationRow {
 
 type TaskWithTargetRow = TaskRow & { target_name: string; target_kind: string; target_mode: "live" | "dry-run" };
 
-const OPEN: readonly TaskState[] = ["queued", "revoking", "verifying", "escalated"];
 
 function taskView(row: TaskWithTargetRow): TaskView {
   const t = taskFromRow(row);
-  const open = OPEN.includes(t.state) && !t.resolution;
+  const open = OPEN_TASK_STATES.includes(t.state) && !t.resolution;
   return {
     id: t.id,
     target: { id: t.targetId, name: row.target_name, kind: row.target_kind, mode: row.target_mode },
@@ -166,7 +165,7 @@ export async function retryNow(db: Db, clock: Clock, ref: { operationId?: string
   const result = await db.query(
     `update tasks set run_at = $3, attempts = 0, updated_at = $3
      where (($1::uuid is not null and operation_id = $1) or ($2::uuid is not null and id = $2))
-       and state in ('queued', 'revoking', 'verifying', 'escalated') and not held and resolution is null`,
+       and state in ${OPEN_STATES_SQL} and not held and resolution is null`,
     [ref.operationId ?? null, ref.taskId ?? null, clock.now()],
   );
   return result.rowCount;
@@ -193,7 +192,7 @@ export async function approveHeld(db: Db, clock: Clock, ref: { operationIds?: st
     {
       text: `update tasks set held = false, run_at = $3, updated_at = $3,
                deadline_at = $3::timestamptz + (select g.sla_ms from targets g where g.id = tasks.target_id) * interval '1 millisecond'
-             where tasks.state in ('queued', 'revoking', 'verifying', 'escalated')
+             where tasks.state in ${OPEN_STATES_SQL}
                and tasks.operation_id in (select id from operations where ${HELD_MATCH})`,
       values: [...match, now],
     },
@@ -213,7 +212,7 @@ export async function rejectHeld(db: Db, clock: Clock, ref: { operationIds?: str
   const [, ops] = await db.batch([
     {
       text: `update tasks set state = 'cancelled', held = false, reason = $3, updated_at = $4
-             where tasks.state in ('queued', 'revoking', 'verifying', 'escalated')
+             where tasks.state in ${OPEN_STATES_SQL}
                and tasks.operation_id in (select id from operations where ${HELD_MATCH})`,
       values: [...match, reason, now],
     },
@@ -233,7 +232,7 @@ export async function cancelOperation(db: Db, clock: Clock, operationId: string,
     { text: "update operations set status = 'cancelled', reason = $2 where id = $1 and status in ('held', 'released')", values: [operationId, reason] },
     {
       text: `update tasks set state = 'cancelled', held = false, reason = $2, updated_at = $3, locked_by = null, locked_until = null
-             where operation_id = $1 and state in ('queued', 'revoking', 'verifying', 'escalated') and resolution is null`,
+             where operation_id = $1 and state in ${OPEN_STATES_SQL} and resolution is null`,
       values: [operationId, reason, now],
     },
   ]);

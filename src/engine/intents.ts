@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ChangeRecorder, MemberRef, ScimChange } from "../scim/changes.js";
 import type { Statement } from "../storage/db.js";
+import { OPEN_STATES_SQL } from "../storage/tasks-repo.js";
 import type { Clock } from "./clock.js";
 import type { GuardSettings } from "./settings.js";
 
@@ -11,7 +12,6 @@ import type { GuardSettings } from "./settings.js";
  * re-sending the same request adds nothing. Reactivation (false→true) cancels the subject's
  * in-flight deactivation. Every time is the engine clock's, passed as a parameter.
  */
-export const OPEN_STATES = "('queued', 'revoking', 'verifying', 'escalated')";
 
 /** Notified (PostgreSQL) after tasks are queued; the embedded store wakes workers in-process. */
 export const TASKS_CHANNEL = "scim_bridge_tasks";
@@ -136,12 +136,12 @@ function reactivate(change: Extract<ScimChange, { type: "user.updated" }>, now: 
   return [
     {
       text: `update tasks set state = 'cancelled', reason = $3, held = false, locked_by = null, locked_until = null, updated_at = $4
-        from operations o where o.id = tasks.operation_id and ${inFlight} and tasks.state in ${OPEN_STATES}`,
+        from operations o where o.id = tasks.operation_id and ${inFlight} and tasks.state in ${OPEN_STATES_SQL}`,
       values: [change.connectionId, change.userId, reason, now],
     },
     {
       text: `update operations o set status = 'cancelled', reason = $3 where ${inFlight}
-        and not exists (select 1 from tasks t where t.operation_id = o.id and t.state in ${OPEN_STATES})
+        and not exists (select 1 from tasks t where t.operation_id = o.id and t.state in ${OPEN_STATES_SQL})
         and not exists (select 1 from tasks t where t.operation_id = o.id and t.state = 'verified')`,
       values: [change.connectionId, change.userId, reason],
     },
@@ -159,7 +159,7 @@ function remove(change: Extract<ScimChange, { type: "user.deleted" }>, guard: Gu
   const extend: Statement = {
     text: `update operations o set kind = 'delete', extended_at = $3, extended_by = $4
       where o.connection_id = $1 and o.subject_id = $2 and o.kind = 'deactivate' and o.status in ('held', 'released')
-        and exists (select 1 from tasks t where t.operation_id = o.id and t.state in ${OPEN_STATES})`,
+        and exists (select 1 from tasks t where t.operation_id = o.id and t.state in ${OPEN_STATES_SQL})`,
     values: [change.connectionId, change.userId, now, eventId],
   };
   const retarget: Statement = {

@@ -1,5 +1,6 @@
 import client from "prom-client";
 import type { Db } from "../storage/db.js";
+import { OPEN_STATES_SQL } from "../storage/tasks-repo.js";
 import type { Clock } from "./clock.js";
 
 /**
@@ -98,7 +99,7 @@ async function readState(db: Db, now: Date): Promise<EngineState> {
   const byTask = await db.query<{ state: string; target: string; n: number }>("select t.state, g.name as target, count(*)::int as n from tasks t join targets g on g.id = t.target_id group by 1, 2");
   const byOp = await db.query<{ kind: string; status: string; n: number }>("select kind, status, count(*)::int as n from operations group by 1, 2");
   const queue = await db.query<{ n: number; oldest: Date | null }>(
-    "select count(*)::int as n, min(run_at) as oldest from tasks where state in ('queued', 'revoking', 'verifying', 'escalated') and not held and resolution is null and run_at <= $1",
+    `select count(*)::int as n, min(run_at) as oldest from tasks where state in ${OPEN_STATES_SQL} and not held and resolution is null and run_at <= $1`,
     [now],
   );
   const targets = await db.query<{ name: string; paused: boolean }>("select name, coalesce(paused_until > $1, false) as paused from targets", [now]);

@@ -10,7 +10,9 @@ import { TARGET_COLUMNS, targetFromRow, type Target, type TargetRow } from "./ta
  */
 export type TaskState = "queued" | "revoking" | "verifying" | "verified" | "escalated" | "cancelled";
 export const OPEN_TASK_STATES: readonly TaskState[] = ["queued", "revoking", "verifying", "escalated"];
-const OPEN = "('queued', 'revoking', 'verifying', 'escalated')";
+/** The open states as a SQL list, for `state in ${OPEN_STATES_SQL}`. */
+export const OPEN_STATES_SQL = `(${OPEN_TASK_STATES.map((state) => `'${state}'`).join(", ")})`;
+const OPEN = OPEN_STATES_SQL;
 
 /** One completed step: `acknowledged` marks a step no API can show (observable: false). */
 export interface StepRecord {
