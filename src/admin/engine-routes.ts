@@ -9,12 +9,13 @@ import { checkTarget } from "../engine/target-check.js";
 import type { Subject } from "../connector-kit.js";
 import { findUserByUserName, subjectOf } from "../storage/users-repo.js";
 import type { ConnectorRegistry } from "../engine/registry.js";
-import { findConnection, CONNECTION_NAME, type Connection } from "../storage/connections-repo.js";
+import { CONNECTION_NAME } from "../storage/connections-repo.js";
 import { sqlState, UNIQUE_VIOLATION, type Db } from "../storage/db.js";
 import { createTarget, getTarget, listTargets, updateTargetPolicy, type Target } from "../storage/targets-repo.js";
 import { isUuid } from "../storage/uuid.js";
 import { allow, principalOf } from "./admin-auth.js";
 import { adminError } from "./admin-error.js";
+import { auditor, connectionOr404, handler } from "./route-kit.js";
 
 export interface EngineRouteDeps {
   db: Db;
@@ -27,8 +28,6 @@ export interface EngineRouteDeps {
   requestTimeoutMs?: number;
 }
 
-type Handler = (req: Request, res: Response) => Promise<void>;
-
 /**
  * The engine's part of /admin/api: targets (app owners), a person's operations (support staff),
  * and the support actions (operators) — each a call into engine/admin.ts, never SQL here.
@@ -36,22 +35,10 @@ type Handler = (req: Request, res: Response) => Promise<void>;
 export function engineRoutes(deps: EngineRouteDeps): express.Router {
   const { db, log, clock, registry } = deps;
   const router = express.Router();
-  const handle = (fn: Handler) => async (req: Request, res: Response) => {
-    try {
-      await fn(req, res);
-    } catch (error) {
-      log.error("admin request failed", { path: req.path, error });
-      adminError(res, 500, "internal error; the bridge has logged it", "retry; if it persists, check the bridge's log");
-    }
-  };
-  const audit = (res: Response, action: string, detail: Record<string, unknown>) =>
-    log.info("admin action", { action, actor: principalOf(res).name, actorId: principalOf(res).id, ...detail });
+  const handle = handler(log);
+  const audit = auditor(log);
   const actor = (req: Request, res: Response) => ({ by: principalOf(res).name, ...(typeof req.body?.note === "string" && req.body.note.trim() !== "" ? { note: req.body.note.trim() } : {}) });
-  const connectionOf = async (res: Response, ref: unknown): Promise<Connection | null> => {
-    const found = typeof ref === "string" && ref !== "" ? await findConnection(db, ref) : null;
-    if (!found) adminError(res, 404, `no connection named ${JSON.stringify(ref ?? "")}`, "list them: scim-bridge connection list");
-    return found;
-  };
+  const connectionOf = (res: Response, ref: unknown) => connectionOr404(db, res, ref);
   const idParam = (req: Request, res: Response, name: string): string | null => {
     const id = String(req.params[name]);
     if (isUuid(id)) return id;

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "../log.js";
 import { ADMIN_ROLES, createAdminToken, listAdminTokens, revokeAdminToken, type AdminRole } from "../storage/admin-tokens-repo.js";
-import { CONNECTION_NAME, createConnection, findConnection, listConnections } from "../storage/connections-repo.js";
+import { CONNECTION_NAME, createConnection, listConnections } from "../storage/connections-repo.js";
 import {
   createBasicCredential,
   createBearerToken,
@@ -15,6 +15,7 @@ import {
 import { sqlState, UNIQUE_VIOLATION, type Db } from "../storage/db.js";
 import { adminAuth, allow, principalOf } from "./admin-auth.js";
 import { adminError } from "./admin-error.js";
+import { auditor, connectionOr404, handler } from "./route-kit.js";
 import { engineRoutes, type EngineRouteDeps } from "./engine-routes.js";
 
 export interface AdminRouterDeps {
@@ -27,8 +28,6 @@ export interface AdminRouterDeps {
   /** The engine's routes (targets, operations, support actions); absent: not mounted. */
   engine?: Omit<EngineRouteDeps, "db" | "log">;
 }
-
-type Handler = (req: Request, res: Response) => Promise<void>;
 
 /**
  * `/admin/api`: connections and their credentials, admin tokens. Every route names the roles it
@@ -45,25 +44,14 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
   });
   router.use(adminAuth(db, log));
 
-  const handle = (fn: Handler) => async (req: Request, res: Response) => {
-    try {
-      await fn(req, res);
-    } catch (error) {
-      if (error instanceof CredentialError) {
-        const status = error.reason === "not-found" ? 404 : error.reason === "conflict" ? 409 : 400;
-        return adminError(res, status, error.message, undefined, error.problems);
-      }
-      log.error("admin request failed", { path: req.path, error });
-      adminError(res, 500, "internal error; the bridge has logged it", "retry; if it persists, check the bridge's log");
-    }
-  };
-  const connection = async (req: Request, res: Response) => {
-    const found = await findConnection(db, String(req.params.connection));
-    if (!found) adminError(res, 404, `no connection named ${JSON.stringify(req.params.connection)}`, "list them: scim-bridge connection list");
-    return found;
-  };
-  const audit = (req: Request, res: Response, action: string, detail: Record<string, unknown>) =>
-    log.info("admin action", { action, actor: principalOf(res).name, actorId: principalOf(res).id, ...detail });
+  const handle = handler(log, (error, res) => {
+    if (!(error instanceof CredentialError)) return false;
+    const status = error.reason === "not-found" ? 404 : error.reason === "conflict" ? 409 : 400;
+    adminError(res, status, error.message, undefined, error.problems);
+    return true;
+  });
+  const connection = (req: Request, res: Response) => connectionOr404(db, res, req.params.connection);
+  const audit = auditor(log);
 
   router.get("/whoami", allow("viewer", "operator", "app-owner"), handle(async (_req, res) => {
     res.json(principalOf(res));
@@ -85,7 +73,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
         const { credential, token } = await createBearerToken(tx, c.id, typeof req.body?.label === "string" ? req.body.label : "initial");
         return { c, credential, token };
       });
-      audit(req, res, "connection.create", { connectionId: created.c.id, name });
+      audit(res, "connection.create", { connectionId: created.c.id, name });
       res.status(201).json({ id: created.c.id, name: created.c.name, scimUrl: deps.scimUrl(req), token: created.token, tokenId: created.credential.id });
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) return adminError(res, 409, `a connection named ${JSON.stringify(name)} exists already`);
@@ -111,7 +99,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     const revokeOthers = req.body?.revokeOthers === true;
     const rotated = await rotateBearerToken(db, c.id, { revokeOthers, ...(label ? { label } : {}) });
     if (rotated.revokedCredentialIds.length > 0) deps.onCredentialsChanged?.();
-    audit(req, res, "token.create", { connectionId: c.id, credentialId: rotated.credential.id, revoked: rotated.revokedCredentialIds });
+    audit(res, "token.create", { connectionId: c.id, credentialId: rotated.credential.id, revoked: rotated.revokedCredentialIds });
     res.status(201).json({ id: rotated.credential.id, connection: c.name, scimUrl: deps.scimUrl(req), token: rotated.token, revoked: rotated.revokedCredentialIds });
   }));
 
@@ -119,7 +107,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     const c = await connection(req, res);
     if (!c) return;
     const made = await createBasicCredential(db, c.id, typeof req.body?.username === "string" ? req.body.username : undefined);
-    audit(req, res, "basic.create", { connectionId: c.id, credentialId: made.credential.id });
+    audit(res, "basic.create", { connectionId: c.id, credentialId: made.credential.id });
     res.status(201).json({ id: made.credential.id, connection: c.name, scimUrl: deps.scimUrl(req), username: made.username, password: made.password });
   }));
 
@@ -127,7 +115,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     const c = await connection(req, res);
     if (!c) return;
     const credential = await createJwtCredential(db, c.id, (req.body ?? {}) as JwtConfigInput, typeof req.body?.label === "string" ? req.body.label : undefined);
-    audit(req, res, "jwt.create", { connectionId: c.id, credentialId: credential.id });
+    audit(res, "jwt.create", { connectionId: c.id, credentialId: credential.id });
     res.status(201).json(credential);
   }));
 
@@ -137,7 +125,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     const revoked = await revokeCredential(db, c.id, String(req.params.credential));
     if (revoked) deps.onCredentialsChanged?.();
     if (!revoked) return adminError(res, 404, `no active credential ${req.params.credential} in connection ${c.name}`, `list them: scim-bridge token list ${c.name}`);
-    audit(req, res, "credential.revoke", { connectionId: c.id, credentialId: req.params.credential });
+    audit(res, "credential.revoke", { connectionId: c.id, credentialId: req.params.credential });
     res.status(204).end();
   }));
 
@@ -151,14 +139,14 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     if (!ADMIN_ROLES.includes(role)) return adminError(res, 400, `role must be one of ${ADMIN_ROLES.join(", ")}`);
     if (name.trim() === "") return adminError(res, 400, "name is required");
     const made = await createAdminToken(db, { name, role });
-    audit(req, res, "admin-token.create", { adminTokenId: made.adminToken.id, role });
+    audit(res, "admin-token.create", { adminTokenId: made.adminToken.id, role });
     res.status(201).json({ ...made.adminToken, token: made.token });
   }));
 
   router.delete("/admin-tokens/:id", allow(), handle(async (req, res) => {
     const revoked = await revokeAdminToken(db, String(req.params.id));
     if (!revoked) return adminError(res, 404, `no active admin token ${req.params.id}`);
-    audit(req, res, "admin-token.revoke", { adminTokenId: req.params.id });
+    audit(res, "admin-token.revoke", { adminTokenId: req.params.id });
     res.status(204).end();
   }));
 
