@@ -25,6 +25,10 @@ export interface Subject {
   displayName?: string | null;
   /** Email addresses, lower-cased, primary first when the IdP marked one. */
   emails: string[];
+  /** The enterprise extension's attributes (employeeNumber, department, manager, …), when the IdP sent any. */
+  enterprise?: Record<string, unknown>;
+  /** Other extension schemas the IdP sent: schema URN → its attributes. */
+  extensions?: Record<string, Record<string, unknown>>;
 }
 
 /** The subject's account in one target. `id` is the target-side identifier; `data` whatever else the connector needs later. */
@@ -49,7 +53,19 @@ export type Probe =
 /** How the engine should treat a failure (STYLE.md "Errors"). */
 export type TargetErrorKind = "retryable" | "rate-limited" | "auth" | "permanent";
 
+const TARGET_ERROR = Symbol.for("scim-bridge.TargetError");
+
+/**
+ * A failure the engine knows how to schedule. `instanceof` also recognises a TargetError made by
+ * another copy of this module (a connector module bundling its own kit), by a registered symbol.
+ */
 export class TargetError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[TARGET_ERROR] === true;
+  }
+
+  readonly [TARGET_ERROR] = true;
+
   constructor(
     readonly kind: TargetErrorKind,
     message: string,
@@ -115,8 +131,10 @@ export interface ConfigField {
   name: string;
   description: string;
   required?: boolean;
-  /** Never shown back by the admin API or logged (Default: false). */
+  /** Encrypted at rest, never shown back by the admin API, never logged (Default: false). */
   secret?: boolean;
+  /** The JSON type the value must have (Default: "string"). */
+  type?: "string" | "number" | "boolean" | "object" | "string[]";
 }
 
 export interface Connector<C = unknown> {
@@ -124,6 +142,11 @@ export interface Connector<C = unknown> {
   readonly id: string;
   /** Declared config fields, like baton-sdk's pkg/field/fields.go. */
   readonly configFields: readonly ConfigField[];
+  /**
+   * Optional: checks a config beyond the declared fields (shapes, URLs, a declarative definition),
+   * with no I/O. Runs when a target is registered; returns each problem with its fix (Default: none).
+   */
+  checkConfig?(config: Record<string, unknown>): string[];
   /** Checks credentials and scopes; run on registration and from the console. */
   validate(ctx: TargetContext<C>): Promise<void>;
   /** The subject's account, or null when there is none (null is observed absence: nothing to revoke). */
