@@ -37,8 +37,16 @@ class Params {
   }
 }
 
-const SUBJECT_JSON = `jsonb_build_object('connectionId', u.connection_id, 'id', u.id, 'userName', u.user_name,
-  'externalId', u.external_id, 'displayName', u.display_name, 'emails', to_jsonb(u.emails))`;
+/**
+ * The subject as the connector kit's `Subject` (users-repo `subjectOf` builds the same in
+ * TypeScript): the enterprise extension, and any other `urn:` extension under `extensions`.
+ */
+const SUBJECT_JSON = `jsonb_strip_nulls(jsonb_build_object('connectionId', u.connection_id, 'id', u.id, 'userName', u.user_name,
+  'externalId', u.external_id, 'displayName', u.display_name, 'emails', to_jsonb(u.emails),
+  'enterprise', u.resource->'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+  'extensions', (select jsonb_object_agg(x.key, x.value) from jsonb_each(u.resource) x
+                 where x.key ilike 'urn:%' and x.key <> 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+                   and jsonb_typeof(x.value) = 'object')))`;
 
 /**
  * The mass-deprovisioning guard as a FROM item `h(status)`: 'held' when one more deactivate/delete

@@ -68,6 +68,22 @@ export async function findUserByUserName(db: Db, connectionId: string, userName:
 }
 
 /** The subject connectors see (connector-kit `Subject`): emails lower-cased, the primary first. */
+/** RFC 7643 §4.3: the enterprise extension's schema URN (the same as scim/declare.ts's, which storage does not import). */
+const ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The extension attributes of a stored resource, split as `Subject` carries them. */
+export function extensionsOf(resource: Record<string, unknown>): Pick<Subject, "enterprise" | "extensions"> {
+  const out: Pick<Subject, "enterprise" | "extensions"> = {};
+  for (const [key, value] of Object.entries(resource)) {
+    if (!key.toLowerCase().startsWith("urn:") || !isObject(value)) continue;
+    if (key === ENTERPRISE_URN) out.enterprise = value;
+    else (out.extensions ??= {})[key] = value;
+  }
+  return out;
+}
+
 export function subjectOf(record: UserRecord): Subject {
   const emails = Array.isArray(record.resource.emails) ? (record.resource.emails as { value?: unknown; primary?: unknown }[]) : [];
   const ordered = [...emails.filter((e) => e?.primary === true), ...emails.filter((e) => e?.primary !== true)];
@@ -78,6 +94,7 @@ export function subjectOf(record: UserRecord): Subject {
     externalId: record.externalId,
     displayName: typeof record.resource.displayName === "string" ? record.resource.displayName : null,
     emails: ordered.map((e) => e?.value).filter((v): v is string => typeof v === "string").map((v) => v.toLowerCase()),
+    ...extensionsOf(record.resource),
   };
 }
 

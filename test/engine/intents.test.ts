@@ -46,6 +46,26 @@ describe("intents from SCIM transitions", () => {
       expect(await opsOf(id)).toHaveLength(1);
     });
 
+    it("hands connectors the subject with its enterprise and extension attributes", async () => {
+      const enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+      const id = await h.createUser("eve@example.com", {
+        schemas: [CORE_USER, enterprise],
+        externalId: "e-77",
+        [enterprise]: { employeeNumber: "701", department: "Finance" },
+      });
+      await h.deactivate(id);
+      const [op] = await opsOf(id);
+      const row = await h.db.query<{ subject: Record<string, unknown> }>("select subject from operations where id = $1", [op!.id]);
+      expect(row.rows[0]!.subject).toEqual({
+        connectionId: h.connectionId,
+        id,
+        userName: "eve@example.com",
+        externalId: "e-77",
+        emails: ["eve@example.com"],
+        enterprise: { employeeNumber: "701", department: "Finance" },
+      });
+    });
+
     it("includes targets scoped to a group the user is a member of", async () => {
       const id = await h.createUser("cy@example.com");
       await h.scim.patch(`/Groups/${groupId}`, patchBody({ op: "add", path: "members", value: [{ value: id }] })).expect(204);
