@@ -3,6 +3,7 @@
  * Every default lives here; every bad value fails start-up with the exact fix to apply.
  */
 import { DEFAULT_ENGINE, DEFAULT_GUARD, engineSettings, type EngineSettings } from "./engine/settings.js";
+import { parseSecretsKeys } from "./secret-box.js";
 
 export type LogLevel = "error" | "warn" | "info" | "http" | "verbose" | "debug" | "silly";
 
@@ -41,6 +42,13 @@ export interface Config {
   readonly engine: EngineSettings;
   /** Connector modules to load besides the built-in ones: paths, comma-separated (Default: none). */
   readonly connectorModules: readonly string[];
+  /** A folder whose connector modules (`*.js`, `*.mjs`, `<name>/index.js`) are loaded at start (Default: none). */
+  readonly connectorsDir: string | undefined;
+  /**
+   * SECRETS_KEY: the AES-256-GCM keys that seal connector secrets at rest, newest first (rotate by
+   * prepending a new key). Unset → one key generated into DATA_DIR/secrets.key on first start.
+   */
+  readonly secretsKeys: readonly Buffer[] | undefined;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +117,13 @@ export function loadConfig(env: Env): Config {
   const adminToken = text("ADMIN_TOKEN");
   if (adminToken !== undefined && adminToken.length < 24) problems.push("ADMIN_TOKEN is shorter than 24 characters; use a random value, e.g. `openssl rand -hex 32`");
   const publicUrl = url("PUBLIC_URL", ["http:", "https:"]);
+  const secretsKeyText = text("SECRETS_KEY");
+  let secretsKeys: Buffer[] | undefined;
+  if (secretsKeyText !== undefined) {
+    const parsed = parseSecretsKeys(secretsKeyText);
+    if ("problem" in parsed) problems.push(parsed.problem);
+    else secretsKeys = parsed.keys;
+  }
 
   const config: Config = {
     port,
@@ -148,6 +163,8 @@ export function loadConfig(env: Env): Config {
       },
     }),
     connectorModules: (text("CONNECTOR_MODULES") ?? "").split(",").map((p) => p.trim()).filter((p) => p !== ""),
+    connectorsDir: text("CONNECTORS_DIR"),
+    secretsKeys,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -15,12 +15,15 @@ import { scheduleMaintenance } from "./storage/maintenance.js";
 import { builtInConnectors } from "../connectors/index.js";
 import type { Clock } from "./engine/clock.js";
 import { createEngine, type Engine } from "./engine/engine.js";
-import { ConnectorRegistry, loadConnectorModules } from "./engine/registry.js";
+import { ConnectorRegistry, loadConnectorModules, loadConnectorsDir } from "./engine/registry.js";
+import { loadSecretBox } from "./secret-box.js";
+import { resealTargets } from "./engine/target-config.js";
 
-/** The built-in connector kinds plus the modules an app owner named. */
-export async function installedConnectors(modules: readonly string[]): Promise<ConnectorRegistry> {
+/** The built-in connector kinds plus the modules an app owner named or dropped into CONNECTORS_DIR. */
+export async function installedConnectors(modules: readonly string[], dir?: string): Promise<ConnectorRegistry> {
   const registry = new ConnectorRegistry(builtInConnectors);
   await loadConnectorModules(registry, modules);
+  if (dir !== undefined) await loadConnectorsDir(registry, dir);
   return registry;
 }
 
@@ -65,15 +68,19 @@ export async function startBridge(config: Config, options: StartOptions): Promis
   const bootstrap = await bootstrapAdminToken(db, config.adminToken);
   if (bootstrap.created && bootstrap.token) firstRun.adminToken = bootstrap.token;
 
-  const registry = options.registry ?? (await installedConnectors(config.connectorModules));
-  const engine = config.engineEnabled ? createEngine({ db, log, registry, settings: config.engine, ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
+  const registry = options.registry ?? (await installedConnectors(config.connectorModules, config.connectorsDir));
+  const secrets = await loadSecretBox({ keys: config.secretsKeys, dataDir: config.dataDir, sharedDatabase: db.kind === "pg" }, log);
+  const resealed = await resealTargets(db, secrets);
+  if (resealed.resealed > 0) log.info("target secrets sealed again with the newest SECRETS_KEY key", { targets: resealed.resealed, keyId: secrets.primaryKeyId });
+  for (const failure of resealed.failures) log.error("a target's secrets cannot be opened with SECRETS_KEY; its tasks will escalate until the key is restored", failure);
+  const engine = config.engineEnabled ? createEngine({ db, log, registry, settings: config.engine, secrets, ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
   const authenticator = createScimAuthenticator(db, log.child({ module: "auth" }));
   const app = createApp({
     db,
     log,
     authenticator,
     recorder: changeRecorders(...(engine ? [engine.recorder] : []), ...(options.recorders ?? [])),
-    ...(engine ? { engine: { clock: engine.clock, registry, wake: () => engine.wake(), metrics: engine.metrics.registry, alive: () => engine.alive() } } : {}),
+    ...(engine ? { engine: { clock: engine.clock, registry, wake: () => engine.wake(), metrics: engine.metrics.registry, alive: () => engine.alive(), secrets } } : {}),
     limits: { maxResults: config.maxResults, bulkMaxOperations: config.bulkMaxOperations, maxBodyBytes: config.maxBodyBytes },
     publicUrl: config.publicUrl,
   });

@@ -4,14 +4,10 @@ import type { Clock } from "../engine/clock.js";
 import {
   approveHeld, cancelOperation, getOperation, heldOperations, operationsOf, rejectHeld, resolveEscalation, retryNow,
 } from "../engine/admin.js";
-import { parsePolicy } from "../engine/policy.js";
-import { checkTarget } from "../engine/target-check.js";
-import type { Subject } from "../connector-kit.js";
-import { findUserByUserName, subjectOf } from "../storage/users-repo.js";
 import type { ConnectorRegistry } from "../engine/registry.js";
-import { CONNECTION_NAME } from "../storage/connections-repo.js";
-import { sqlState, UNIQUE_VIOLATION, type Db } from "../storage/db.js";
-import { createTarget, getTarget, listTargets, updateTargetPolicy, type Target } from "../storage/targets-repo.js";
+import type { SecretBox } from "../secret-box.js";
+import { targetRoutes } from "./target-routes.js";
+import type { Db } from "../storage/db.js";
 import { isUuid } from "../storage/uuid.js";
 import { allow, principalOf } from "./admin-auth.js";
 import { adminError } from "./admin-error.js";
@@ -24,12 +20,14 @@ export interface EngineRouteDeps {
   registry: ConnectorRegistry;
   /** Work became due: wake the workers. */
   wake: () => void;
+  /** Seals target secrets (the engine's box). */
+  secrets: SecretBox;
   /** Timeout of one request to a target (Default: 10 s). */
   requestTimeoutMs?: number;
 }
 
 /**
- * The engine's part of /admin/api: targets (app owners), a person's operations (support staff),
+ * The engine's part of /admin/api: targets (target-routes.ts, for app owners), a person's operations (support staff),
  * and the support actions (operators) — each a call into engine/admin.ts, never SQL here.
  */
 export function engineRoutes(deps: EngineRouteDeps): express.Router {
@@ -39,98 +37,13 @@ export function engineRoutes(deps: EngineRouteDeps): express.Router {
   const audit = auditor(log);
   const actor = (req: Request, res: Response) => ({ by: principalOf(res).name, ...(typeof req.body?.note === "string" && req.body.note.trim() !== "" ? { note: req.body.note.trim() } : {}) });
   const connectionOf = (res: Response, ref: unknown) => connectionOr404(db, res, ref);
+  router.use(targetRoutes(deps));
   const idParam = (req: Request, res: Response, name: string): string | null => {
     const id = String(req.params[name]);
     if (isUuid(id)) return id;
     adminError(res, 404, `no ${name} ${JSON.stringify(id)}`, `${name} ids are UUIDs, as shown by scim-bridge status`);
     return null;
   };
-  /** Config fields the connector marks secret are never shown back. */
-  const targetView = (t: Target) => {
-    const secret = new Set((registry.get(t.kind)?.configFields ?? []).filter((f) => f.secret).map((f) => f.name));
-    const config = Object.fromEntries(Object.entries(t.config).map(([k, v]) => [k, secret.has(k) ? "[secret]" : v]));
-    return { ...t, config };
-  };
-
-  router.get("/targets", allow("viewer", "operator", "app-owner"), handle(async (req, res) => {
-    let connectionId: string | undefined;
-    if (req.query.connection !== undefined) {
-      const c = await connectionOf(res, req.query.connection);
-      if (!c) return;
-      connectionId = c.id;
-    }
-    res.json({ targets: (await listTargets(db, connectionId)).map(targetView), kinds: registry.ids() });
-  }));
-
-  router.post("/targets", allow("app-owner"), handle(async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const problems: string[] = [];
-    const name = typeof body.name === "string" ? body.name.trim() : "";
-    if (!CONNECTION_NAME.test(name)) problems.push("name must be 1 to 63 characters: lower-case letters, digits, '.', '_' or '-'");
-    const kind = typeof body.kind === "string" ? body.kind : "";
-    const connector = registry.get(kind);
-    if (!connector) problems.push(`kind ${JSON.stringify(kind)} is not installed; installed kinds: ${registry.ids().join(", ") || "none"}`);
-    const config = body.config ?? {};
-    if (typeof config !== "object" || config === null || Array.isArray(config)) problems.push("config must be an object");
-    else for (const field of connector?.configFields ?? []) {
-      if (field.required && (config as Record<string, unknown>)[field.name] === undefined) problems.push(`config.${field.name} is required: ${field.description}`);
-    }
-    const { policy, problems: policyProblems } = parsePolicy(body.policy);
-    problems.push(...policyProblems);
-    if (problems.length > 0) return adminError(res, 400, problems[0]!, "fix the request and send it again; nothing was changed", problems);
-    const c = await connectionOf(res, body.connection);
-    if (!c) return;
-    try {
-      const target = await createTarget(db, { connectionId: c.id, name, kind, config: config as Record<string, unknown>, policy });
-      audit(res, "target.create", { targetId: target.id, connectionId: c.id, kind });
-      res.status(201).json(targetView(target));
-    } catch (error) {
-      if (sqlState(error) === UNIQUE_VIOLATION) return adminError(res, 409, `connection ${c.name} has a target named ${JSON.stringify(name)} already`);
-      throw error;
-    }
-  }));
-
-  router.get("/targets/:target", allow("viewer", "operator", "app-owner"), handle(async (req, res) => {
-    const id = idParam(req, res, "target");
-    if (!id) return;
-    const target = await getTarget(db, id);
-    if (!target) return adminError(res, 404, `no target ${id}`);
-    res.json(targetView(target));
-  }));
-
-  router.patch("/targets/:target", allow("app-owner"), handle(async (req, res) => {
-    const id = idParam(req, res, "target");
-    if (!id) return;
-    const { policy, problems } = parsePolicy(req.body?.policy);
-    const enabled = req.body?.enabled;
-    if (enabled !== undefined && typeof enabled !== "boolean") problems.push("enabled must be true or false");
-    if (problems.length > 0) return adminError(res, 400, problems[0]!, "nothing was changed", problems);
-    const target = await updateTargetPolicy(db, id, policy, enabled as boolean | undefined);
-    if (!target) return adminError(res, 404, `no target ${id}`);
-    audit(res, "target.update", { targetId: id, fields: Object.keys(policy), enabled });
-    res.json(targetView(target));
-  }));
-
-  /** Validates the target's credentials and, with {userName}, finds that person's account: no writes. */
-  router.post("/targets/:target/test", allow("app-owner", "operator"), handle(async (req, res) => {
-    const id = idParam(req, res, "target");
-    if (!id) return;
-    const target = await getTarget(db, id);
-    if (!target) return adminError(res, 404, `no target ${id}`);
-    const connector = registry.get(target.kind);
-    if (!connector) return adminError(res, 409, `connector kind "${target.kind}" is not installed in this process`, `installed kinds: ${registry.ids().join(", ") || "none"}`);
-    const userName = req.body?.userName;
-    if (userName !== undefined && (typeof userName !== "string" || userName.trim() === "")) return adminError(res, 400, "userName must be a non-empty string");
-    let subject: Subject | null = null;
-    if (typeof userName === "string") {
-      const user = await findUserByUserName(db, target.connectionId, userName);
-      subject = user ? subjectOf(user) : { connectionId: target.connectionId, id: "", userName, emails: [] };
-    }
-    const check = await checkTarget(target, connector, subject, { clock, log, timeoutMs: deps.requestTimeoutMs ?? 10_000 });
-    audit(res, "target.test", { targetId: id, validate: check.validate.ok, found: check.account?.found });
-    res.json(check);
-  }));
-
   router.get("/connections/:connection/subjects/:userName/operations", allow("viewer", "operator"), handle(async (req, res) => {
     const c = await connectionOf(res, req.params.connection);
     if (!c) return;

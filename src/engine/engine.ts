@@ -1,5 +1,6 @@
 import type { Logger } from "../log.js";
 import type { ChangeRecorder } from "../scim/changes.js";
+import { ephemeralSecretBox, type SecretBox } from "../secret-box.js";
 import type { Db } from "../storage/db.js";
 import { systemClock, type Clock } from "./clock.js";
 import { intentRecorder, TASKS_CHANNEL } from "./intents.js";
@@ -16,6 +17,8 @@ export interface EngineDeps {
   registry: ConnectorRegistry;
   settings: EngineSettings;
   clock?: Clock;
+  /** Opens the sealed secrets in target configs (Default: a random in-memory key, for tests). */
+  secrets?: SecretBox;
 }
 
 export interface Engine {
@@ -24,6 +27,8 @@ export interface Engine {
   readonly metrics: EngineMetrics;
   readonly worker: Worker;
   readonly clock: Clock;
+  /** The box that seals and opens target secrets; the admin routes seal with it. */
+  readonly secrets: SecretBox;
   /** Starts the workers and the notice delivery. */
   start(): Promise<void>;
   /** Work became due (a commit, an admin action): claim now, here and — on PostgreSQL — in every replica. */
@@ -41,7 +46,8 @@ export function createEngine(deps: EngineDeps): Engine {
   const log = deps.log.child({ module: "engine" });
   const metrics = engineMetrics(deps.db, clock);
   const gate = new TargetGate(clock);
-  const worker = new Worker({ db: deps.db, clock, settings: deps.settings, registry: deps.registry, gate, log, metrics });
+  const secrets = deps.secrets ?? ephemeralSecretBox();
+  const worker = new Worker({ db: deps.db, clock, settings: deps.settings, registry: deps.registry, gate, log, metrics, secrets });
   const notifierDeps = { db: deps.db, clock, log, metrics, url: deps.settings.escalationWebhookUrl, timeoutMs: deps.settings.requestTimeoutMs };
   let unlisten: (() => Promise<void>) | undefined;
   let notices: NodeJS.Timeout | undefined;
@@ -59,6 +65,7 @@ export function createEngine(deps: EngineDeps): Engine {
     metrics,
     worker,
     clock,
+    secrets,
     async start() {
       started = true;
       if (deps.db.listen) {

@@ -1,10 +1,12 @@
-import { isUuid } from "../storage/uuid.js";
 import type { TargetPolicy } from "../storage/targets-repo.js";
 
 /**
  * Reads a target policy from untrusted JSON (admin API, CLI): every field optional, every bad one
  * named with what to send instead. Returns the fields given, or the problems.
  */
+/** A group named by its SCIM id or its displayName (the admin route resolves names to ids). */
+const isGroupRef = (g: unknown): g is string => typeof g === "string" && g.trim() !== "" && g.length <= 256;
+
 export function parsePolicy(input: unknown): { policy: Partial<TargetPolicy>; problems: string[] } {
   const problems: string[] = [];
   const policy: Partial<TargetPolicy> = {};
@@ -24,14 +26,14 @@ export function parsePolicy(input: unknown): { policy: Partial<TargetPolicy>; pr
   }
   if (p.scopeGroups !== undefined) {
     if (p.scopeGroups === null) policy.scopeGroups = null;
-    else if (Array.isArray(p.scopeGroups) && p.scopeGroups.length > 0 && p.scopeGroups.every(isUuid)) policy.scopeGroups = p.scopeGroups as string[];
-    else problems.push("policy.scopeGroups must be null (every user) or a non-empty list of SCIM group ids");
+    else if (Array.isArray(p.scopeGroups) && p.scopeGroups.length > 0 && p.scopeGroups.every(isGroupRef)) policy.scopeGroups = p.scopeGroups as string[];
+    else problems.push("policy.scopeGroups must be null (every user) or a non-empty list of SCIM group ids or group displayNames");
   }
   if (p.entitlements !== undefined) {
     const e = p.entitlements;
-    if (e !== null && typeof e === "object" && !Array.isArray(e) && Object.entries(e).every(([k, v]) => isUuid(k) && typeof v === "string" && v.trim() !== "")) {
+    if (e !== null && typeof e === "object" && !Array.isArray(e) && Object.entries(e).every(([k, v]) => isGroupRef(k) && typeof v === "string" && v.trim() !== "")) {
       policy.entitlements = e as Record<string, string>;
-    } else problems.push('policy.entitlements must map SCIM group ids to target-side entitlement names, e.g. {"<group id>": "team-a"}');
+    } else problems.push('policy.entitlements must map IdP groups (SCIM id or displayName) to target-side entitlement names, e.g. {"Engineering": "team-a"}');
   }
   if (p.mode !== undefined) {
     if (p.mode === "live" || p.mode === "dry-run") policy.mode = p.mode;

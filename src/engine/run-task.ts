@@ -1,6 +1,8 @@
 import { planFor, type Account, type Connector, type Intent, type Probe, type TargetContext } from "../connector-kit.js";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
+import type { SecretBox } from "../secret-box.js";
+import { openTargetConfig } from "./target-config.js";
 import {
   checkpoint, escalate, finishDryRun, markVerified, releaseTask, renewLease, scheduleProbe, scheduleRetry,
   type AccountRecord, type ClaimedTask, type Lease, type ProbeRecord, type StepRecord,
@@ -25,6 +27,8 @@ export interface EngineParts {
   gate: TargetGate;
   log: Logger;
   metrics: EngineMetrics;
+  /** Opens the target's sealed secrets for the connector. */
+  secrets: SecretBox;
 }
 
 export interface RunDeps extends EngineParts {
@@ -69,8 +73,14 @@ export async function runTask(task: ClaimedTask, deps: RunDeps): Promise<RunOutc
     if (!connector) {
       return await fail(task, deps, lease, log, { kind: "permanent", message: `connector kind "${target.kind}" is not installed in this process (installed: ${deps.registry.ids().join(", ") || "none"})` }, "resolve-connector");
     }
+    let config: Record<string, unknown>;
+    try {
+      config = openTargetConfig(target.config, deps.secrets);
+    } catch (error) {
+      return await fail(task, deps, lease, log, { kind: "permanent", message: (error as Error).message }, "open-config");
+    }
     const context = (intent: Intent, step: string): TargetContext => ({
-      config: target.config,
+      config,
       intent,
       http: targetHttp({
         targetId: target.id, maxRequestsPerSec: target.policy.maxRequestsPerSec, gate, clock, signal, timeoutMs: settings.requestTimeoutMs,

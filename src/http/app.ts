@@ -6,6 +6,7 @@ import { requestLog } from "./request-log.js";
 import type { Registry } from "prom-client";
 import type { Clock } from "../engine/clock.js";
 import type { ConnectorRegistry } from "../engine/registry.js";
+import type { SecretBox } from "../secret-box.js";
 
 export const SCIM_PATH = "/scim/v2";
 
@@ -16,6 +17,8 @@ export interface AppEngine {
   wake: () => void;
   metrics: Registry;
   alive: () => boolean;
+  /** Seals the secrets of targets registered through the admin API (the engine's box). */
+  secrets: SecretBox;
 }
 
 /** What the HTTP surfaces need: what the SCIM router does (the admin API takes a subset), and the engine. */
@@ -33,7 +36,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(SCIM_PATH, scimRouter({ ...deps, log: deps.log.child({ module: "scim" }) }));
   app.use("/admin/api", adminRouter({ db: deps.db, log: deps.log.child({ module: "admin" }), scimUrl: (req) => baseOf(req) + SCIM_PATH,
     onCredentialsChanged: () => deps.authenticator.forget(),
-    ...(deps.engine ? { engine: { clock: deps.engine.clock, registry: deps.engine.registry, wake: deps.engine.wake } } : {}),
+    ...(deps.engine ? { engine: { clock: deps.engine.clock, registry: deps.engine.registry, wake: deps.engine.wake, secrets: deps.engine.secrets } } : {}),
   }));
 
   app.get("/metrics", async (_req, res) => {

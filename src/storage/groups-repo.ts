@@ -199,3 +199,15 @@ export async function listGroups(db: Db, query: GroupListQuery): Promise<{ rows:
   }
   return { rows, total };
 }
+
+/** The ids of this connection's groups with these displayNames (compared case-insensitively), keyed by lower-cased name. */
+export async function groupIdsByDisplayName(db: Db, connectionId: string, names: readonly string[]): Promise<Map<string, string>> {
+  const lower = [...new Set(names.map((n) => n.toLowerCase()))];
+  const result = await db.query<{ id: string; name: string }>(
+    "select id, lower(display_name) as name from scim_groups where connection_id = $1 and lower(display_name) = any($2::text[]) order by created_at",
+    [connectionId, lower],
+  );
+  const ids = new Map<string, string>();
+  for (const row of result.rows) if (!ids.has(row.name)) ids.set(row.name, row.id);
+  return ids;
+}

@@ -30,7 +30,10 @@ export interface Target {
   pausedUntil: Date | null;
   pauseReason: string | null;
   consecutiveFailures: number;
+  /** The admin token that registered it; an app-owner token manages only its own (null: admins only). */
+  ownerTokenId: string | null;
   createdAt: Date;
+  updatedAt: Date | null;
 }
 
 export const DEFAULT_POLICY: TargetPolicy = Object.freeze({
@@ -61,11 +64,13 @@ export interface TargetRow {
   paused_until: Date | null;
   pause_reason: string | null;
   consecutive_failures: number;
+  owner_token_id: string | null;
   created_at: Date;
+  updated_at: Date | null;
 }
 
 export const TARGET_COLUMNS =
-  "id, connection_id, name, kind, config, deactivate_action, sla_ms, scope_groups, entitlements, mode, max_concurrency, max_requests_per_sec, enabled, paused_until, pause_reason, consecutive_failures, created_at";
+  "id, connection_id, name, kind, config, deactivate_action, sla_ms, scope_groups, entitlements, mode, max_concurrency, max_requests_per_sec, enabled, paused_until, pause_reason, consecutive_failures, owner_token_id, created_at, updated_at";
 
 export const targetFromRow = (row: TargetRow): Target => ({
   id: row.id,
@@ -86,7 +91,9 @@ export const targetFromRow = (row: TargetRow): Target => ({
   pausedUntil: row.paused_until,
   pauseReason: row.pause_reason,
   consecutiveFailures: row.consecutive_failures,
+  ownerTokenId: row.owner_token_id,
   createdAt: row.created_at,
+  updatedAt: row.updated_at,
 });
 
 export interface NewTarget {
@@ -95,33 +102,45 @@ export interface NewTarget {
   kind: string;
   config?: Record<string, unknown>;
   policy?: Partial<TargetPolicy>;
+  ownerTokenId?: string | null;
 }
 
 export async function createTarget(db: Db, target: NewTarget): Promise<Target> {
   const p = { ...DEFAULT_POLICY, ...target.policy };
   const result = await db.query<TargetRow>(
-    `insert into targets (id, connection_id, name, kind, config, deactivate_action, sla_ms, scope_groups, entitlements, mode, max_concurrency, max_requests_per_sec)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning ${TARGET_COLUMNS}`,
+    `insert into targets (id, connection_id, name, kind, config, deactivate_action, sla_ms, scope_groups, entitlements, mode, max_concurrency, max_requests_per_sec, owner_token_id)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning ${TARGET_COLUMNS}`,
     [
       randomUUID(), target.connectionId, target.name, target.kind, JSON.stringify(target.config ?? {}),
-      p.deactivate, p.slaMs, p.scopeGroups, JSON.stringify(p.entitlements), p.mode, p.maxConcurrency, p.maxRequestsPerSec,
+      p.deactivate, p.slaMs, p.scopeGroups, JSON.stringify(p.entitlements), p.mode, p.maxConcurrency, p.maxRequestsPerSec, target.ownerTokenId ?? null,
     ],
   );
   return targetFromRow(result.rows[0]!);
 }
 
-/** Changes a target's policy (and enabled flag); only the fields given. */
-export async function updateTargetPolicy(db: Db, id: string, policy: Partial<TargetPolicy>, enabled?: boolean): Promise<Target | null> {
+/** Changes a target's policy, enabled flag and (whole) config; only what is given. */
+export async function updateTargetPolicy(
+  db: Db, id: string, policy: Partial<TargetPolicy>, enabled?: boolean, config?: Record<string, unknown>, at: Date = new Date(),
+): Promise<Target | null> {
   const current = await getTarget(db, id);
   if (!current) return null;
   const p = { ...current.policy, ...policy };
   const result = await db.query<TargetRow>(
     `update targets set deactivate_action = $2, sla_ms = $3, scope_groups = $4, entitlements = $5, mode = $6,
-            max_concurrency = $7, max_requests_per_sec = $8, enabled = $9
+            max_concurrency = $7, max_requests_per_sec = $8, enabled = $9, config = $10, updated_at = $11
      where id = $1 returning ${TARGET_COLUMNS}`,
-    [id, p.deactivate, p.slaMs, p.scopeGroups, JSON.stringify(p.entitlements), p.mode, p.maxConcurrency, p.maxRequestsPerSec, enabled ?? current.enabled],
+    [id, p.deactivate, p.slaMs, p.scopeGroups, JSON.stringify(p.entitlements), p.mode, p.maxConcurrency, p.maxRequestsPerSec, enabled ?? current.enabled,
+      JSON.stringify(config ?? current.config), at],
   );
   return result.rows[0] ? targetFromRow(result.rows[0]) : null;
+}
+
+/** Replaces a target's connector config, only if it is still `expected` (another replica may have rotated it first). */
+export async function setTargetConfig(db: Db, id: string, config: Record<string, unknown>, expected?: Record<string, unknown>): Promise<boolean> {
+  const result = expected === undefined
+    ? await db.query("update targets set config = $2 where id = $1", [id, JSON.stringify(config)])
+    : await db.query("update targets set config = $2 where id = $1 and config = $3::jsonb", [id, JSON.stringify(config), JSON.stringify(expected)]);
+  return result.rowCount > 0;
 }
 
 export async function getTarget(db: Db, id: string): Promise<Target | null> {

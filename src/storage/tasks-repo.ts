@@ -177,6 +177,7 @@ function reviveTarget(row: TargetRow): TargetRow {
     ...row,
     paused_until: row.paused_until ? new Date(row.paused_until) : null,
     created_at: new Date(row.created_at),
+    updated_at: row.updated_at ? new Date(row.updated_at) : null,
   };
 }
 

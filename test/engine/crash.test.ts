@@ -26,6 +26,7 @@ const KILLS = 3;
 const IN_FLIGHT = 8;
 const TARGET_TOKEN = "crash-target-token";
 const ADMIN_TOKEN = `crash-admin-${randomBytes(16).toString("hex")}`;
+const SECRETS_KEY = randomBytes(32).toString("base64");
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) : randomInt(2 ** 31);
 const DATABASE_URL = process.env.DATABASE_URL;
 
@@ -396,6 +397,7 @@ const bridgeEnv = (store: Record<string, string>): Record<string, string> => ({
   ...store,
   CONNECTOR_MODULES: FAKE_TARGET_CONNECTOR,
   ADMIN_TOKEN,
+  SECRETS_KEY, // replicas on one database share the key that seals the targets' tokens
   GUARD: "false", // 1,000 deactivations at once would (rightly) be held for approval
   TASK_LEASE_MS: "3000", // a killed replica's tasks are taken over 3 s later
   WORKER_POLL_INTERVAL_MS: "200",

@@ -46,7 +46,7 @@ export async function engineHarness(options: EngineHarnessOptions = {}): Promise
     ...options,
     db,
     recorders: [engine.recorder, ...(options.recorders ?? [])],
-    engine: { clock, registry, wake: () => engine.wake(), metrics: engine.metrics.registry, alive: () => engine.alive() },
+    engine: { clock, registry, wake: () => engine.wake(), metrics: engine.metrics.registry, alive: () => engine.alive(), secrets: engine.secrets },
   });
   const auth = (t: request.Test) => t.set("Authorization", `Bearer ${h.adminToken}`);
   return {
