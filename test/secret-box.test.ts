@@ -40,7 +40,7 @@ describe("connector secrets at rest (AES-256-GCM)", () => {
     expect(() => box.open("password", sealed)).toThrow(/does not authenticate/);
     const [v, id, iv, data] = sealed.$sealed.split(".");
     const bytes = Buffer.from(data!, "base64url");
-    bytes[0] ^= 1;
+    bytes[0] = bytes[0]! ^ 1;
     const altered: Sealed = { $sealed: [v, id, iv, bytes.toString("base64url")].join(".") };
     expect(() => box.open("token", altered)).toThrow(SecretBoxError);
   });

@@ -86,11 +86,18 @@ describe("scim-bridge status, target and support actions against a running bridg
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it("registers targets with `target create`, from --config or --config-file, and lists them", async () => {
-    const created = await cli(
-      "target", "create", "acme-app", "--connection", "demo", "--kind", "fake-target",
-      "--config", JSON.stringify({ baseUrl: control.tenantUrl("acme"), token: "acme-token" }), "--policy", '{"slaMs": 60000}', "--json",
-    );
+  it("registers targets with `target add` from a YAML or JSON file (policy included), and shows and lists them", async () => {
+    const yamlFile = join(dataDir, "acme-app.yaml");
+    await writeFile(yamlFile, [
+      "# the fake target's tenant, as an app owner writes it",
+      `baseUrl: ${control.tenantUrl("acme")}`,
+      "token: acme-token",
+      "policy:",
+      "  slaMs: 60000",
+      "  mode: live",
+      "",
+    ].join("\n"));
+    const created = await cli("target", "add", "--connection", "demo", "--kind", "fake-target", "--name", "acme-app", "--config", yamlFile, "--json");
     expect(created.stderr).toBe("");
     expect(created.code).toBe(0);
     const target = JSON.parse(created.stdout) as { name: string; kind: string; config: Record<string, unknown>; policy: { slaMs: number } };
@@ -100,10 +107,10 @@ describe("scim-bridge status, target and support actions against a running bridg
 
     const configFile = join(dataDir, "broken-config.json");
     await writeFile(configFile, JSON.stringify({ baseUrl: control.tenantUrl("broken"), token: "broken-token" }));
-    const fromFile = await cli("target", "create", "broken-app", "--connection", "demo", "--kind", "fake-target", "--config-file", configFile);
-    expect(fromFile.code).toBe(0);
-    expect(fromFile.stdout).toMatch(/^Target broken-app \(fake-target\) created in connection demo/);
-    expect(fromFile.stdout).toContain("token=[secret]");
+    const fromJson = await cli("target", "add", "--connection", "demo", "--kind", "fake-target", "--name", "broken-app", "--config", configFile);
+    expect(fromJson.code).toBe(0);
+    expect(fromJson.stdout).toMatch(/^Target broken-app \(fake-target\) created in connection demo/);
+    expect(fromJson.stdout).toContain("token=[secret]");
 
     const listed = JSON.parse((await cli("target", "list", "--connection", "demo", "--json")).stdout) as { name: string; policy: { mode: string } }[];
     expect(listed.map((t) => t.name)).toEqual(["acme-app", "broken-app"]);
@@ -111,19 +118,41 @@ describe("scim-bridge status, target and support actions against a running bridg
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^name\tkind\tconnectionId\tmode\tdeactivate\tsla\tenabled\tpausedUntil$/m);
     expect(human.stdout).toMatch(/^acme-app\tfake-target\t[0-9a-f-]{36}\tlive\tdisable\t1m\ttrue\t-$/m);
+
+    const show = await cli("target", "show", "acme-app", "--connection", "demo");
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/^Target acme-app \(fake-target\) enabled, id [0-9a-f-]{36}$/m);
+    expect(show.stdout).toContain(`config: baseUrl=${control.tenantUrl("acme")}, token=[secret]`);
+    expect(show.stdout).toContain("policy: mode live, deactivate disable, SLA 1m, max concurrency 4, rate unlimited/s");
+    expect(show.stdout).not.toContain("acme-token");
+
+    const off = await cli("target", "disable", "broken-app", "--connection", "demo");
+    expect(off.stdout.trim()).toBe("Target broken-app disabled: new operations no longer reach it");
+    expect((await cli("target", "show", "broken-app", "--connection", "demo")).stdout).toMatch(/^Target broken-app \(fake-target\) DISABLED/);
+    expect((await cli("target", "enable", "broken-app", "--connection", "demo")).code).toBe(0);
+    expect(JSON.parse((await cli("target", "show", "broken-app", "--connection", "demo", "--json")).stdout).enabled).toBe(true);
   });
 
   it("refuses a target it cannot register, with the API's message and hint", async () => {
-    const unknownKind = await cli("target", "create", "x", "--connection", "demo", "--kind", "nope");
+    const file = join(dataDir, "x.yaml");
+    await writeFile(file, "baseUrl: http://x\ntoken: t\n");
+    const add = (...args: string[]) => cli("target", "add", "--connection", "demo", "--name", "x", ...args);
+    const unknownKind = await add("--kind", "nope", "--config", file);
     expect(unknownKind.code).toBe(1);
     expect(unknownKind.stderr).toMatch(/error: kind "nope" is not installed; installed kinds: fake-target/);
     expect(unknownKind.stderr).toMatch(/hint: fix the request and send it again; nothing was changed/);
-    const badJson = await cli("target", "create", "x", "--connection", "demo", "--kind", "fake-target", "--config", "{baseUrl:");
-    expect(badJson.code).toBe(1);
-    expect(badJson.stderr).toMatch(/error: --config is not valid JSON/);
-    const both = await cli("target", "create", "x", "--connection", "demo", "--kind", "fake-target", "--config", "{}", "--config-file", "x.json");
-    expect(both.code).toBe(1);
-    expect(both.stderr).toMatch(/cannot be used with/);
+    const badYaml = join(dataDir, "bad.yaml");
+    await writeFile(badYaml, "baseUrl: [unclosed\n");
+    expect((await add("--kind", "fake-target", "--config", badYaml)).stderr).toMatch(/error: --config .*bad.yaml is not valid YAML or JSON/);
+    const list = join(dataDir, "list.yaml");
+    await writeFile(list, "- a\n- b\n");
+    expect((await add("--kind", "fake-target", "--config", list)).stderr).toMatch(/must hold a mapping of config fields/);
+    const missing = await add("--kind", "fake-target", "--config", join(dataDir, "nope.yaml"));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read --config .*nope.yaml \(ENOENT\)/);
+    const unknownField = join(dataDir, "extra.yaml");
+    await writeFile(unknownField, "baseUrl: http://x\ntoken: t\ncolour: red\n");
+    expect((await add("--kind", "fake-target", "--config", unknownField)).stderr).toMatch(/error: config.colour is not a field of kind fake-target; its fields: baseUrl, token/);
   });
 
   it("tests a target without writing: credentials, then one person's account", async () => {
