@@ -86,8 +86,10 @@ export interface TargetResponse<T = unknown> {
 export interface TargetRequest {
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   headers?: Record<string, string>;
-  /** Sent as JSON with `content-type: application/json`. */
+  /** Sent as JSON, with `content-type: application/json` unless `contentType` says otherwise. */
   json?: unknown;
+  /** The body's media type, e.g. "application/scim+json" (Default: application/json). */
+  contentType?: string;
   /** Appended to the URL's query string. */
   query?: Record<string, string | number | undefined>;
   /** Statuses that are answers rather than failures for this call (e.g. 404 on a lookup). Default: 2xx only. */
@@ -119,7 +121,11 @@ export interface TargetContext<C = unknown> {
 }
 
 export interface RevokeStep<C = unknown> {
-  /** Kebab-case verb and noun: "revoke-sessions", "suspend-user". */
+  /**
+   * Kebab-case verb and noun: "revoke-sessions", "suspend-user". A name means one effect across a
+   * kind's plans: a deactivation extended into a delete skips the delete plan's steps whose names
+   * are already done, so give steps with different effects different names.
+   */
   readonly name: string;
   /** Set to false when no API can show the step's effect: the engine records it "acknowledged", never observed. */
   readonly observable?: false;

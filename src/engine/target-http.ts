@@ -36,8 +36,10 @@ export function targetHttp(options: TargetHttpOptions): TargetHttp {
       const method = request.method ?? "GET";
       const target = new URL(url);
       for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) target.searchParams.set(key, String(value));
-      const headers: Record<string, string> = { accept: "application/json", ...request.headers };
-      if (request.json !== undefined) headers["content-type"] = "application/json";
+      // lower-cased names, so a connector's "Content-Type" replaces ours instead of joining it
+      const headers: Record<string, string> = { accept: "application/json" };
+      for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+      if (request.json !== undefined) headers["content-type"] = request.contentType ?? headers["content-type"] ?? "application/json";
       const what = `${method} ${target.pathname}`;
       const started = performance.now();
       const linked = linkedSignal(options.signal, request.timeoutMs ?? options.timeoutMs);
