@@ -164,12 +164,20 @@ export interface Connector<C = unknown> {
     /** Absent: the kind has no entitlements. */
     "revoke-entitlement"?: readonly RevokeStep<C>[];
   };
+  /**
+   * Optional: the plan for one target's config, for a kind whose steps each target defines (the
+   * declarative `http` kind). Returns undefined to use `plans`; throws TargetError for a config
+   * without a plan for the intent (Default: absent, `plans` is the plan).
+   */
+  plansFor?(config: C, intent: IntentKind): readonly RevokeStep<C>[] | undefined;
   /** Read-only, always. `ctx.intent` says what must be gone. */
   verify(account: Account, ctx: TargetContext<C>): Promise<Probe>;
 }
 
-/** The plan a task runs for an intent, with the documented fallbacks. */
-export function planFor<C>(connector: Connector<C>, intent: IntentKind): readonly RevokeStep<C>[] {
+/** The plan a task runs for an intent and (for kinds with `plansFor`) a target's config, with the documented fallbacks. */
+export function planFor<C>(connector: Connector<C>, intent: IntentKind, config?: C): readonly RevokeStep<C>[] {
+  const own = config !== undefined ? connector.plansFor?.(config, intent) : undefined;
+  if (own) return own;
   if (intent === "delete") return connector.plans.delete ?? connector.plans.deactivate;
   if (intent === "revoke-entitlement") return connector.plans["revoke-entitlement"] ?? [];
   return connector.plans.deactivate;

@@ -118,7 +118,13 @@ export async function runTask(task: ClaimedTask, deps: RunDeps): Promise<RunOutc
       return await verified(task, deps, lease, log, { account, steps, evidence });
     }
     const subjectAccount: Account = account.account;
-    const plan = planFor(connector, task.intent.kind);
+    let plan: ReturnType<typeof planFor>;
+    try {
+      plan = planFor(connector, task.intent.kind, config);
+    } catch (error) {
+      const failure = failureOf(error);
+      return await fail(task, deps, lease, log, { kind: failure.bug ? "permanent" : failure.kind, message: failure.message }, "plan");
+    }
     for (const step of plan) {
       if (steps.some((s) => s.name === step.name)) continue;
       if (task.dryRun) {

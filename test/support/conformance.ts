@@ -48,7 +48,7 @@ async function thrown(promise: Promise<unknown>): Promise<unknown> {
 /** Runs every step of the intent's plan twice, in order; returns each answer. */
 async function runPlanTwice<C>(connector: Connector<C>, account: Account, ctx: TargetContext<C>): Promise<{ step: string; first: string; second: string }[]> {
   const answers: { step: string; first: string; second: string }[] = [];
-  for (const step of planFor(connector, ctx.intent.kind)) {
+  for (const step of planFor(connector, ctx.intent.kind, ctx.config)) {
     const first = await step.run(account, ctx);
     const second = await step.run(account, ctx);
     answers.push({ step: step.name, first, second });
@@ -176,7 +176,7 @@ export function describeConformance<C>(connector: Connector<C>, setup: () => Pro
           const task = await taskOf(id);
           expect(task.dryRun).toBe(true);
           expect(task.account).toMatchObject({ found: true });
-          expect(task.steps.map((s) => s.outcome)).toEqual(planFor(connector, "deactivate").map(() => "planned"));
+          expect(task.steps.map((s) => s.outcome)).toEqual(planFor(connector, "deactivate", peer.config).map(() => "planned"));
           expect(await peer.writes()).toEqual(before);
         } finally {
           await updateTargetPolicy(h.db, target.id, {}, false);
@@ -208,7 +208,7 @@ export function describeConformance<C>(connector: Connector<C>, setup: () => Pro
           for (let i = 0; i < 10 && (await taskOf(id)).state !== "verified"; i++) await h.tick(60_000);
           const task = await taskOf(id);
           expect(task.state).toBe("verified");
-          expect(task.steps.map((s) => s.name)).toEqual(planFor(connector, "deactivate").map((s) => s.name));
+          expect(task.steps.map((s) => s.name)).toEqual(planFor(connector, "deactivate", peer.config).map((s) => s.name));
           expect(task.evidence).toMatchObject({ revoked: true });
           expect(task.evidence!.evidence.trim()).not.toBe("");
         } finally {
