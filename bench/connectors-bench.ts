@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   await mkdir(connectorsDir);
   await copyFile(join(PROJECT_ROOT, "examples", "connectors-dir", "team-directory.mjs"), join(connectorsDir, "team-directory.mjs"));
   const bridge = await startBridgeProcess(
-    { DATA_DIR: join(dir, "data"), ADMIN_TOKEN, GUARD: "false", DEMO_CONNECTION: "false", CONNECTORS_DIR: connectorsDir, LOG_LEVEL: "warn", SECRETS_KEY: randomBytes(32).toString("base64") },
+    { DATA_DIR: join(dir, "data"), ADMIN_TOKEN, GUARD: "false", DEMO_CONNECTION: "false", CONNECTORS_DIR: connectorsDir, LOG_LEVEL: "info", SECRETS_KEY: randomBytes(32).toString("base64") },
     120_000,
     { keepChars: 20_000 },
   );
