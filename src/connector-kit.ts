@@ -50,31 +50,7 @@ export type Probe =
   | { revoked: true; evidence: string }
   | { revoked: false; evidence: string };
 
-/** How the engine should treat a failure (STYLE.md "Errors"). */
-export type TargetErrorKind = "retryable" | "rate-limited" | "auth" | "permanent";
-
-const TARGET_ERROR = Symbol.for("scim-bridge.TargetError");
-
-/**
- * A failure the engine knows how to schedule. `instanceof` also recognises a TargetError made by
- * another copy of this module (a connector module bundling its own kit), by a registered symbol.
- */
-export class TargetError extends Error {
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[TARGET_ERROR] === true;
-  }
-
-  readonly [TARGET_ERROR] = true;
-
-  constructor(
-    readonly kind: TargetErrorKind,
-    message: string,
-    readonly detail: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
-  ) {
-    super(message, { cause: detail.cause });
-    this.name = "TargetError";
-  }
-}
+export { TargetError, classifyHttpStatus, parseRetryAfter, type TargetErrorKind } from "./kit/errors.js";
 
 export interface TargetResponse<T = unknown> {
   status: number;
@@ -97,6 +73,9 @@ export interface TargetRequest {
   /** Per-request timeout (Default: the target's, 10 s). */
   timeoutMs?: number;
 }
+
+/** `ctx.http`'s implementation: the engine builds one per task; a connector's own tests may too. */
+export { targetHttp, shownPath, type RateGate, type TargetHttpOptions } from "./kit/target-http.js";
 
 /**
  * HTTP for connectors: fetch with a timeout, the target's rate limit, and every failure turned
@@ -181,26 +160,4 @@ export function planFor<C>(connector: Connector<C>, intent: IntentKind, config?:
   if (intent === "delete") return connector.plans.delete ?? connector.plans.deactivate;
   if (intent === "revoke-entitlement") return connector.plans["revoke-entitlement"] ?? [];
   return connector.plans.deactivate;
-}
-
-/**
- * The default classification of an HTTP outcome (like baton-sdk's GrpcCodeFromHTTPStatus):
- * 429 → rate-limited; 408, 5xx → retryable; 401/403 → auth; other 4xx → permanent.
- * Returns null for a success.
- */
-export function classifyHttpStatus(status: number): TargetErrorKind | null {
-  if (status < 400) return null;
-  if (status === 429) return "rate-limited";
-  if (status === 408 || status >= 500) return "retryable";
-  if (status === 401 || status === 403) return "auth";
-  return "permanent";
-}
-
-/** `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null, now: Date): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }

@@ -15,8 +15,8 @@ import { backoffMs, escalatesAtOnce, failureOf, probeDelayMs, type Failure } fro
 import { recordTargetFailure, recordTargetSuccess } from "./target-health.js";
 import type { EngineSettings } from "./settings.js";
 import type { TargetGate } from "./target-gate.js";
-import { linkedSignal } from "./signals.js";
-import { targetHttp } from "./target-http.js";
+import { linkedSignal } from "../kit/signals.js";
+import { targetHttp } from "../kit/target-http.js";
 
 /** What running a task needs: the engine's parts, plus the worker's identity and shutdown signal. */
 export interface EngineParts {
@@ -83,7 +83,7 @@ export async function runTask(task: ClaimedTask, deps: RunDeps): Promise<RunOutc
       config,
       intent,
       http: targetHttp({
-        targetId: target.id, maxRequestsPerSec: target.policy.maxRequestsPerSec, gate, clock, signal, timeoutMs: settings.requestTimeoutMs,
+        targetId: target.id, maxRequestsPerSec: target.policy.maxRequestsPerSec, gate, now: () => clock.now(), signal, timeoutMs: settings.requestTimeoutMs, log,
         observe: (method, status, ms) => deps.metrics.request(target.name, method, status, ms),
       }),
       log: log.child({ step }),

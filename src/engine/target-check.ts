@@ -4,7 +4,7 @@ import type { Target } from "../storage/targets-repo.js";
 import type { Clock } from "./clock.js";
 import { failureOf } from "./retry-policy.js";
 import { TargetGate } from "./target-gate.js";
-import { targetHttp } from "./target-http.js";
+import { targetHttp } from "../kit/target-http.js";
 
 export interface CheckStep {
   ok: boolean;
@@ -35,7 +35,7 @@ export async function checkTarget(
   const context = (step: string): TargetContext => ({
     config: target.config,
     intent: { kind: "deactivate" },
-    http: targetHttp({ targetId: target.id, maxRequestsPerSec: target.policy.maxRequestsPerSec, gate, clock: deps.clock, signal, timeoutMs: deps.timeoutMs }),
+    http: targetHttp({ targetId: target.id, maxRequestsPerSec: target.policy.maxRequestsPerSec, gate, now: () => deps.clock.now(), signal, timeoutMs: deps.timeoutMs }),
     log: deps.log.child({ target: target.name, connector: target.kind, step }),
     signal,
     now: () => deps.clock.now(),

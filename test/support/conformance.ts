@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { planFor, TargetError, type Account, type Connector, type Intent, type Subject, type TargetContext } from "../../src/connector-kit.js";
 import { systemClock } from "../../src/engine/clock.js";
 import { TargetGate } from "../../src/engine/target-gate.js";
-import { targetHttp } from "../../src/engine/target-http.js";
+import { targetHttp } from "../../src/kit/target-http.js";
 import { silentLogger } from "../../src/log.js";
 import { updateTargetPolicy } from "../../src/storage/targets-repo.js";
 import type { ConformancePeer } from "./conformance-peer.js";
@@ -26,7 +26,7 @@ export function kitContext<C>(config: C, intent: Intent = { kind: "deactivate" }
   return {
     config,
     intent,
-    http: targetHttp({ targetId: "conformance", maxRequestsPerSec: null, gate: new TargetGate(systemClock), clock: systemClock, signal, timeoutMs: 10_000 }),
+    http: targetHttp({ targetId: "conformance", maxRequestsPerSec: null, gate: new TargetGate(systemClock), now: () => systemClock.now(), signal, timeoutMs: 10_000 }),
     log: silentLogger(),
     signal,
     now: () => new Date(),

@@ -4,8 +4,7 @@
  * tests is to provoke a 429 — and a gate of its own.
  */
 import type { Intent, TargetContext, TargetHttp } from "../../../src/connector-kit.js";
-import { TargetGate } from "../../../src/engine/target-gate.js";
-import { targetHttp } from "../../../src/engine/target-http.js";
+import { targetHttp } from "../../../src/kit/target-http.js";
 import { silentLogger, type Logger } from "../../../src/log.js";
 
 export interface PlainHttpOptions {
@@ -18,12 +17,8 @@ export interface PlainHttpOptions {
 }
 
 export function plainHttp(options: PlainHttpOptions = {}): TargetHttp {
-  const clock = { now: options.now ?? (() => new Date()) };
   return targetHttp({
-    targetId: "test",
-    maxRequestsPerSec: null,
-    gate: new TargetGate(clock),
-    clock,
+    ...(options.now ? { now: options.now } : {}),
     signal: options.signal ?? new AbortController().signal,
     timeoutMs: options.timeoutMs ?? 10_000,
   });
