@@ -97,6 +97,12 @@ export interface TargetContext<C = unknown> {
   signal: AbortSignal;
   /** The engine's clock (injected in tests), like baton-sdk's builder.nowFunc. */
   now(): Date;
+  /**
+   * Waits for the target's rate limit (policy.maxRequestsPerSec) and any pause: a kind that talks
+   * to its target outside `ctx.http` (a database, a directory) calls it before each connection or
+   * request. `ctx.http` calls it itself (Default: absent in hand-made contexts: no pacing).
+   */
+  throttle?(): Promise<void>;
 }
 
 export interface RevokeStep<C = unknown> {

@@ -35,6 +35,7 @@ const searchWhat = (base: string, options: SearchOptions) =>
 export async function withLdap<T>(ctx: Ctx, fn: (ldap: Ldap) => Promise<T>): Promise<T> {
   const settings = settingsOf(ctx.config);
   if (ctx.signal.aborted) throw new TargetError("retryable", "not connecting to the directory: the bridge is shutting down");
+  await ctx.throttle?.(); // policy.maxRequestsPerSec: one connection per call
   const secure = settings.url.startsWith("ldaps:");
   const client = new Client({
     url: settings.url,

@@ -65,6 +65,7 @@ const aborted = (action: string) => new TargetError("retryable", `${action}: can
  */
 export async function withClient<T>(ctx: TargetContext<unknown>, settings: Settings, action: string, fn: (client: pg.Client) => Promise<T>, options: ClientOptions = {}): Promise<T> {
   if (ctx.signal.aborted) throw aborted(action);
+  await ctx.throttle?.(); // policy.maxRequestsPerSec: one connection per call
   const client = newClient(settings, options, ctx.log);
   let connected = false;
   let onAbort = () => {};

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, type ScalarTag } from "yaml";
 import type { Target } from "../storage/targets-repo.js";
 import { adminRequest, CliError, type AdminClientOptions } from "./client.js";
 import { duration, out, relative, table, type Wire } from "./output.js";
@@ -8,10 +8,27 @@ import { duration, out, relative, table, type Wire } from "./output.js";
 type TargetWire = Wire<Target>;
 
 /**
- * Reads a target file (`-`: stdin), JSON or YAML (JSON is YAML): every top-level key but `policy`
- * is the connector's config; `policy` is the target's policy. Nothing is sent when it is not a mapping.
+ * `token: !env CRM_TOKEN` in a target file: the value of that environment variable of the CLI's
+ * process, so secrets stay out of files (the bridge seals them when they arrive).
  */
-export async function targetFile(path: string): Promise<{ config: Record<string, unknown>; policy?: Record<string, unknown> }> {
+const envTag = (env: NodeJS.ProcessEnv): ScalarTag => ({
+  tag: "!env",
+  resolve(name: string, onError: (message: string) => void): string {
+    const value = env[name.trim()];
+    if (value === undefined || value === "") {
+      onError(`!env ${name.trim()}: that environment variable is not set`);
+      return "";
+    }
+    return value;
+  },
+});
+
+/**
+ * Reads a target file (`-`: stdin), JSON or YAML (JSON is YAML): every top-level key but `policy`
+ * is the connector's config; `policy` is the target's policy. `!env NAME` reads a value from the
+ * environment. Nothing is sent when it is not a mapping.
+ */
+export async function targetFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<{ config: Record<string, unknown>; policy?: Record<string, unknown> }> {
   let text: string;
   try {
     text = path === "-" ? await readStdin() : await readFile(path, "utf8");
@@ -20,7 +37,7 @@ export async function targetFile(path: string): Promise<{ config: Record<string,
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    parsed = parseYaml(text, { prettyErrors: true, uniqueKeys: true, customTags: [envTag(env)] });
   } catch (error) {
     throw new CliError(`--config ${path} is not valid YAML or JSON: ${(error as Error).message.split("\n")[0]}`, "fix the file; nothing was sent");
   }

@@ -89,6 +89,7 @@ export async function runTask(task: ClaimedTask, deps: RunDeps): Promise<RunOutc
       log: log.child({ step }),
       signal,
       now: () => clock.now(),
+      throttle: () => gate.acquire(target.id, target.policy.maxRequestsPerSec),
     });
     const call = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
       const started = performance.now();

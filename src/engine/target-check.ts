@@ -39,6 +39,7 @@ export async function checkTarget(
     log: deps.log.child({ target: target.name, connector: target.kind, step }),
     signal,
     now: () => deps.clock.now(),
+    throttle: () => gate.acquire(target.id, target.policy.maxRequestsPerSec),
   });
   const timed = async <T>(fn: () => Promise<T>): Promise<{ step: CheckStep; value?: T }> => {
     const started = performance.now();
