@@ -1,10 +1,11 @@
-import { planFor, TargetError, type Account, type Intent, type Subject, type TargetContext } from "../../src/connector-kit.js";
+import { planFor, type Account, type Intent, type Subject, type TargetContext } from "../../src/connector-kit.js";
 import { describeConformance } from "../../test/support/conformance.js";
 import handWritten from "../../test/support/fake-target/connector.js";
 import { plainContext } from "../../test/support/fake-target/plain-http.js";
 import { listApiPeer } from "../../test/support/peers/rest-list-api.js";
 import { restPeer, type HttpTargetConfig, type RestPeer } from "../../test/support/peers/rest-peer.js";
 import connector, { definitionSteps, type HttpConfig } from "./index.js";
+import { targetErrorOf as errorOf } from "../../test/support/target-error-of.js";
 
 describe("with examples/fake-target.yaml against the fake REST target", () => {
   describeConformance(connector, () => restPeer());
@@ -14,16 +15,6 @@ describe("with examples/members-api.yaml against the members API fake", () => {
   describeConformance(connector, () => listApiPeer());
 });
 
-/** The TargetError a promise rejects with (anything else fails the test). */
-async function errorOf(promise: Promise<unknown>): Promise<TargetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TargetError) return error;
-    throw error;
-  }
-  throw new Error("expected a TargetError");
-}
 
 describe("the http kind driving the fake target as its hand-written connector does", () => {
   let peer: RestPeer;

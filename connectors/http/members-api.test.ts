@@ -1,20 +1,12 @@
-import { TargetError, type Intent, type Subject } from "../../src/connector-kit.js";
+import type { Intent, Subject } from "../../src/connector-kit.js";
 import { plainContext } from "../../test/support/fake-target/plain-http.js";
 import { listApiPeer, type ListApiPeer } from "../../test/support/peers/rest-list-api.js";
 import type { HttpTargetConfig } from "../../test/support/peers/rest-peer.js";
 import connector, { definitionSteps, type HttpConfig } from "./index.js";
+import { targetErrorOf as errorOf } from "../../test/support/target-error-of.js";
 
 const ACME = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
 
-async function errorOf(promise: Promise<unknown>): Promise<TargetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TargetError) return error;
-    throw error;
-  }
-  throw new Error("expected a TargetError");
-}
 
 let peer: ListApiPeer;
 beforeAll(async () => { peer = await listApiPeer(); });

@@ -9,6 +9,7 @@ import { planFor, TargetError, type Account, type Intent, type Subject, type Tar
 import { describeConformance, kitContext } from "../../test/support/conformance.js";
 import { GROUPS, PEOPLE, POLICY_DN, startSlapd, SUFFIX, type SlapdPeer } from "../../test/support/peers/slapd.js";
 import connector, { type LdapConfig } from "./index.js";
+import { targetErrorOf as failure } from "../../test/support/target-error-of.js";
 
 describe("with openldap-ppolicy and groupOfNames (the defaults)", () => describeConformance(connector, () => startSlapd()));
 describe("with active-directory userAccountControl (an AD-like schema on slapd)", () => describeConformance(connector, () => startSlapd({ disableStyle: "active-directory" })));
@@ -19,15 +20,6 @@ let people = 0;
 const person = (label: string) => `${label}-${++people}@example.com`;
 const ctx = (config: LdapConfig, intent: Intent = { kind: "deactivate" }, signal?: AbortSignal) => kitContext(config, intent, signal);
 
-async function failure(promise: Promise<unknown>): Promise<TargetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TargetError) return error;
-    throw error;
-  }
-  throw new Error("expected a TargetError, and the call succeeded");
-}
 
 async function runPlan(account: Account, config: LdapConfig, intent: Intent = { kind: "deactivate" }): Promise<string[]> {
   const outcomes: string[] = [];

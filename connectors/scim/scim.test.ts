@@ -1,9 +1,10 @@
-import { planFor, TargetError, type Account, type Intent, type Subject } from "../../src/connector-kit.js";
+import { planFor, type Account, type Intent, type Subject } from "../../src/connector-kit.js";
 import { describeConformance, kitContext } from "../../test/support/conformance.js";
 import { scimPeer } from "../../test/support/peers/scim-peer.js";
 import { startScimServer, type ScimBehaviour, type ScimServer, type ScimServerOptions } from "../../test/support/peers/scim-server.js";
 import type { ScimConfig } from "./config.js";
 import connector from "./index.js";
+import { targetErrorOf as errorOf } from "../../test/support/target-error-of.js";
 
 describeConformance(connector, () => scimPeer());
 
@@ -16,15 +17,6 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-async function errorOf(promise: Promise<unknown>): Promise<TargetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TargetError) return error;
-    throw error;
-  }
-  throw new Error("expected a TargetError, and the call succeeded");
-}
 
 /** A fresh independent SCIM server with the given behaviours, and the connector pointed at it. */
 async function target(options: { behaviour?: Partial<ScimBehaviour>; config?: Partial<ScimConfig>; server?: ScimServerOptions } = {}) {

@@ -2,19 +2,11 @@ import { planFor, TargetError, type Account, type Connector, type Intent, type S
 import { silentLogger } from "../../src/log.js";
 import { fakeClock, type FakeClock } from "./fake-clock.js";
 import { fakeConnector, type FakeConnectorOptions, type FakeConnectorState } from "./fake-connector.js";
+import { targetErrorOf as errorOf } from "./target-error-of.js";
 
 const subject = (userName: string): Subject => ({ connectionId: "c-1", id: `s-${userName}`, userName, emails: [] });
 const log = silentLogger();
 
-async function errorOf(promise: Promise<unknown>): Promise<TargetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TargetError) return error;
-    throw error;
-  }
-  throw new Error("expected a TargetError");
-}
 
 /** A fake connector on a fake clock, with helpers to run its plans the way the engine will. */
 function setup(options: Omit<FakeConnectorOptions, "clock"> = {}) {

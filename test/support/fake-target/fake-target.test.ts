@@ -3,19 +3,11 @@ import connector, { type FakeTargetConfig } from "./connector.js";
 import { fakeTargetControl, type FakeTargetControl, type ModeSettings, type SeedUser } from "./control-api.js";
 import { plainContext, plainHttp } from "./plain-http.js";
 import { startFakeTarget, type FakeTarget } from "./server.js";
+import { targetErrorOf as errorOf } from "../target-error-of.js";
 
 const subject = (userName: string): Subject => ({ connectionId: "c-1", id: `s-${userName}`, userName, emails: [] });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function errorOf(promise: Promise<unknown>): Promise<TargetError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TargetError) return error;
-    throw error;
-  }
-  throw new Error("expected a TargetError");
-}
 
 let target: FakeTarget;
 let control: FakeTargetControl;
