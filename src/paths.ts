@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,6 +16,10 @@ function findRoot(): string {
 export const PROJECT_ROOT = findRoot();
 export const MIGRATIONS_DIR = join(PROJECT_ROOT, "src", "storage", "migrations");
 export const SCHEMAS_DIR = join(PROJECT_ROOT, "schemas");
+/** The static files of the support console. */
+export const CONSOLE_DIR = join(PROJECT_ROOT, "src", "console", "public");
+/** package.json's version: the admin API's OpenAPI document and the CLI show it. */
+export const PACKAGE_VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string }).version;
 
 /**
  * Node flags the bridge is run with (`npm start`, the Dockerfile, the benchmarks): a 160 MB old

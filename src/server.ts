@@ -17,7 +17,9 @@ import type { Clock } from "./engine/clock.js";
 import { createEngine, type Engine } from "./engine/engine.js";
 import { ConnectorRegistry, loadConnectorModules, loadConnectorsDir } from "./engine/registry.js";
 import { loadSecretBox } from "./secret-box.js";
+import { receiptIssuer } from "./evidence/receipt-issuer.js";
 import { resealTargets } from "./engine/target-config.js";
+import { scimActorStatement } from "./storage/audit-repo.js";
 
 /** The built-in connector kinds plus the modules an app owner named or dropped into CONNECTORS_DIR. */
 export async function installedConnectors(modules: readonly string[], dir?: string): Promise<ConnectorRegistry> {
@@ -74,13 +76,18 @@ export async function startBridge(config: Config, options: StartOptions): Promis
   if (resealed.resealed > 0) log.info("target secrets sealed again with the newest SECRETS_KEY key", { targets: resealed.resealed, keyId: secrets.primaryKeyId });
   for (const failure of resealed.failures) log.error("a target's secrets cannot be opened with SECRETS_KEY; its tasks will escalate until the key is restored", failure);
   const engine = config.engineEnabled ? createEngine({ db, log, registry, settings: config.engine, secrets, ...(options.clock ? { clock: options.clock } : {}) }) : undefined;
+  let listeningUrl = "";
+  const receipts = engine
+    ? receiptIssuer({ db, box: secrets, log: log.child({ module: "receipts" }), publicUrl: () => config.publicUrl ?? listeningUrl, clock: engine.clock })
+    : undefined;
   const authenticator = createScimAuthenticator(db, log.child({ module: "auth" }));
   const app = createApp({
     db,
     log,
     authenticator,
-    recorder: changeRecorders(...(engine ? [engine.recorder] : []), ...(options.recorders ?? [])),
-    ...(engine ? { engine: { clock: engine.clock, registry, wake: () => engine.wake(), metrics: engine.metrics.registry, alive: () => engine.alive(), secrets } } : {}),
+    // the audit log names the IdP connection as the actor of each SCIM write and what it queued
+    recorder: changeRecorders({ statements: (change) => [scimActorStatement(change.connectionId)] }, ...(engine ? [engine.recorder] : []), ...(options.recorders ?? [])),
+    ...(engine ? { engine: { clock: engine.clock, registry, wake: () => engine.wake(), metrics: engine.metrics.registry, alive: () => engine.alive(), secrets, ...(receipts ? { receipts } : {}) } } : {}),
     limits: { maxResults: config.maxResults, bulkMaxOperations: config.bulkMaxOperations, maxBodyBytes: config.maxBodyBytes },
     publicUrl: config.publicUrl,
   });
@@ -92,6 +99,7 @@ export async function startBridge(config: Config, options: StartOptions): Promis
   });
   const port = (server.address() as AddressInfo).port;
   const url = baseUrl(config, port);
+  listeningUrl = url;
   const scimUrl = url + SCIM_PATH;
 
   if (config.demoConnection && (await listConnections(db)).length === 0) {
@@ -103,6 +111,7 @@ export async function startBridge(config: Config, options: StartOptions): Promis
     log.info("demo connection created", { connection: "demo", credentialId: demo.credential.id });
   }
   await engine?.start();
+  await receipts?.start();
   const stopMaintenance = scheduleMaintenance(db, log.child({ module: "storage" }));
   log.info("listening", { event: "listening", url, scimUrl, store: db.kind });
 
@@ -118,6 +127,7 @@ export async function startBridge(config: Config, options: StartOptions): Promis
       server.closeIdleConnections();
       await drained;
       clearTimeout(timer);
+      await receipts?.stop();
       await engine?.stop();
       stopMaintenance();
       await authenticator.settled();

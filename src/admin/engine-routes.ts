@@ -7,11 +7,12 @@ import {
 import type { ConnectorRegistry } from "../engine/registry.js";
 import type { SecretBox } from "../secret-box.js";
 import { targetRoutes } from "./target-routes.js";
+import { supportRoutes } from "./support-routes.js";
 import type { Db } from "../storage/db.js";
 import { isUuid } from "../storage/uuid.js";
 import { allow, principalOf } from "./admin-auth.js";
 import { adminError } from "./admin-error.js";
-import { auditor, connectionOr404, handler } from "./route-kit.js";
+import { actorDb, auditor, connectionOr404, handler } from "./route-kit.js";
 
 export interface EngineRouteDeps {
   db: Db;
@@ -38,6 +39,7 @@ export function engineRoutes(deps: EngineRouteDeps): express.Router {
   const actor = (req: Request, res: Response) => ({ by: principalOf(res).name, ...(typeof req.body?.note === "string" && req.body.note.trim() !== "" ? { note: req.body.note.trim() } : {}) });
   const connectionOf = (res: Response, ref: unknown) => connectionOr404(db, res, ref);
   router.use(targetRoutes(deps));
+  router.use(supportRoutes(deps));
   const idParam = (req: Request, res: Response, name: string): string | null => {
     const id = String(req.params[name]);
     if (isUuid(id)) return id;
@@ -79,19 +81,19 @@ export function engineRoutes(deps: EngineRouteDeps): express.Router {
 
   router.post("/operations/:operation/retry", allow("operator"), handle(async (req, res) => {
     const id = idParam(req, res, "operation");
-    if (id) await afterAction(res, id, "operation.retry", await retryNow(db, clock, { operationId: id }), "no open task of this operation to retry");
+    if (id) await afterAction(res, id, "operation.retry", await retryNow(actorDb(db, res), clock, { operationId: id }), "no open task of this operation to retry");
   }));
   router.post("/operations/:operation/approve", allow("operator"), handle(async (req, res) => {
     const id = idParam(req, res, "operation");
-    if (id) await afterAction(res, id, "operation.approve", await approveHeld(db, clock, { operationIds: [id] }, actor(req, res)), "this operation is not held");
+    if (id) await afterAction(res, id, "operation.approve", await approveHeld(actorDb(db, res), clock, { operationIds: [id] }, actor(req, res)), "this operation is not held");
   }));
   router.post("/operations/:operation/reject", allow("operator"), handle(async (req, res) => {
     const id = idParam(req, res, "operation");
-    if (id) await afterAction(res, id, "operation.reject", await rejectHeld(db, clock, { operationIds: [id] }, actor(req, res)), "this operation is not held");
+    if (id) await afterAction(res, id, "operation.reject", await rejectHeld(actorDb(db, res), clock, { operationIds: [id] }, actor(req, res)), "this operation is not held");
   }));
   router.post("/operations/:operation/cancel", allow("operator"), handle(async (req, res) => {
     const id = idParam(req, res, "operation");
-    if (id) await afterAction(res, id, "operation.cancel", await cancelOperation(db, clock, id, actor(req, res)), "no open task of this operation to cancel");
+    if (id) await afterAction(res, id, "operation.cancel", await cancelOperation(actorDb(db, res), clock, id, actor(req, res)), "no open task of this operation to cancel");
   }));
 
   router.post("/connections/:connection/held/:decision", allow("operator"), handle(async (req, res) => {
@@ -99,7 +101,7 @@ export function engineRoutes(deps: EngineRouteDeps): express.Router {
     if (decision !== "approve" && decision !== "reject") return adminError(res, 404, "use /held/approve or /held/reject");
     const c = await connectionOf(res, req.params.connection);
     if (!c) return;
-    const changed = decision === "approve" ? await approveHeld(db, clock, { connectionId: c.id }, actor(req, res)) : await rejectHeld(db, clock, { connectionId: c.id }, actor(req, res));
+    const changed = decision === "approve" ? await approveHeld(actorDb(db, res), clock, { connectionId: c.id }, actor(req, res)) : await rejectHeld(actorDb(db, res), clock, { connectionId: c.id }, actor(req, res));
     audit(res, `held.${decision}`, { connectionId: c.id, changed });
     deps.wake();
     res.json({ connection: c.name, decision, operations: changed });
@@ -108,7 +110,7 @@ export function engineRoutes(deps: EngineRouteDeps): express.Router {
   router.post("/tasks/:task/retry", allow("operator"), handle(async (req, res) => {
     const id = idParam(req, res, "task");
     if (!id) return;
-    const changed = await retryNow(db, clock, { taskId: id });
+    const changed = await retryNow(actorDb(db, res), clock, { taskId: id });
     if (changed === 0) return adminError(res, 409, "this task is not open (or is held or resolved): nothing to retry");
     audit(res, "task.retry", { taskId: id });
     deps.wake();
@@ -120,7 +122,7 @@ export function engineRoutes(deps: EngineRouteDeps): express.Router {
     if (!id) return;
     const note = typeof req.body?.note === "string" ? req.body.note.trim() : "";
     if (note === "") return adminError(res, 400, "a resolution needs a note saying what was done", 'send {"note": "removed by hand in the vendor console"}');
-    const resolved = await resolveEscalation(db, clock, id, { by: principalOf(res).name, note });
+    const resolved = await resolveEscalation(actorDb(db, res), clock, id, { by: principalOf(res).name, note });
     if (!resolved) return adminError(res, 409, "this task is not an open escalation");
     audit(res, "task.resolve", { taskId: id });
     res.json({ taskId: id, resolved: true });

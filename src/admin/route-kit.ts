@@ -2,6 +2,7 @@ import type { Request, Response } from "express";
 import type { Logger } from "../log.js";
 import { findConnection, type Connection } from "../storage/connections-repo.js";
 import type { Db } from "../storage/db.js";
+import { adminActor, withActor } from "../storage/audit-repo.js";
 import { principalOf } from "./admin-auth.js";
 import { adminError } from "./admin-error.js";
 
@@ -35,3 +36,6 @@ export async function connectionOr404(db: Db, res: Response, ref: unknown): Prom
   if (!found) adminError(res, 404, `no connection named ${JSON.stringify(ref ?? "")}`, "list them: scim-bridge connection list");
   return found;
 }
+
+/** The database as this request's admin: what its writes change is recorded in the audit log as `admin:<token name>`. */
+export const actorDb = (db: Db, res: Response): Db => withActor(db, adminActor(principalOf(res).name));

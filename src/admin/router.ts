@@ -15,8 +15,13 @@ import {
 import { sqlState, UNIQUE_VIOLATION, type Db } from "../storage/db.js";
 import { adminAuth, allow, principalOf } from "./admin-auth.js";
 import { adminError } from "./admin-error.js";
-import { auditor, connectionOr404, handler } from "./route-kit.js";
+import { actorDb, auditor, connectionOr404, handler } from "./route-kit.js";
+import { auditRoutes } from "./audit-routes.js";
 import { engineRoutes, type EngineRouteDeps } from "./engine-routes.js";
+import { receiptRoutes } from "./receipt-routes.js";
+import { openApiDocument } from "./openapi.js";
+import { PACKAGE_VERSION } from "../paths.js";
+import type { ReceiptIssuer } from "../evidence/receipt-issuer.js";
 
 export interface AdminRouterDeps {
   db: Db;
@@ -27,6 +32,8 @@ export interface AdminRouterDeps {
   onCredentialsChanged?: () => void;
   /** The engine's routes (targets, operations, support actions); absent: not mounted. */
   engine?: Omit<EngineRouteDeps, "db" | "log">;
+  /** Issues a complete operation's receipt when it is downloaded (Default: only stored receipts are served). */
+  receipts?: Pick<ReceiptIssuer, "issue">;
 }
 
 /**
@@ -42,6 +49,9 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     if ((error as { type?: string }).type === "entity.too.large") return adminError(res, 413, "the request body is too large");
     next(error);
   });
+  // the description of this API is public: it holds no data, and tools read it before they have a token
+  const openApi = openApiDocument(PACKAGE_VERSION);
+  router.get("/openapi.json", (_req: Request, res: Response) => void res.json(openApi));
   router.use(adminAuth(db, log));
 
   const handle = handler(log, (error, res) => {
@@ -68,7 +78,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
       return adminError(res, 400, "name must be 1 to 63 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit");
     }
     try {
-      const created = await db.transaction(async (tx) => {
+      const created = await actorDb(db, res).transaction(async (tx) => {
         const c = await createConnection(tx, name);
         const { credential, token } = await createBearerToken(tx, c.id, typeof req.body?.label === "string" ? req.body.label : "initial");
         return { c, credential, token };
@@ -97,7 +107,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     if (!c) return;
     const label = typeof req.body?.label === "string" ? req.body.label : undefined;
     const revokeOthers = req.body?.revokeOthers === true;
-    const rotated = await rotateBearerToken(db, c.id, { revokeOthers, ...(label ? { label } : {}) });
+    const rotated = await rotateBearerToken(actorDb(db, res), c.id, { revokeOthers, ...(label ? { label } : {}) });
     if (rotated.revokedCredentialIds.length > 0) deps.onCredentialsChanged?.();
     audit(res, "token.create", { connectionId: c.id, credentialId: rotated.credential.id, revoked: rotated.revokedCredentialIds });
     res.status(201).json({ id: rotated.credential.id, connection: c.name, scimUrl: deps.scimUrl(req), token: rotated.token, revoked: rotated.revokedCredentialIds });
@@ -106,7 +116,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
   router.post("/connections/:connection/basic", allow(), handle(async (req, res) => {
     const c = await connection(req, res);
     if (!c) return;
-    const made = await createBasicCredential(db, c.id, typeof req.body?.username === "string" ? req.body.username : undefined);
+    const made = await createBasicCredential(actorDb(db, res), c.id, typeof req.body?.username === "string" ? req.body.username : undefined);
     audit(res, "basic.create", { connectionId: c.id, credentialId: made.credential.id });
     res.status(201).json({ id: made.credential.id, connection: c.name, scimUrl: deps.scimUrl(req), username: made.username, password: made.password });
   }));
@@ -114,7 +124,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
   router.post("/connections/:connection/jwt", allow(), handle(async (req, res) => {
     const c = await connection(req, res);
     if (!c) return;
-    const credential = await createJwtCredential(db, c.id, (req.body ?? {}) as JwtConfigInput, typeof req.body?.label === "string" ? req.body.label : undefined);
+    const credential = await createJwtCredential(actorDb(db, res), c.id, (req.body ?? {}) as JwtConfigInput, typeof req.body?.label === "string" ? req.body.label : undefined);
     audit(res, "jwt.create", { connectionId: c.id, credentialId: credential.id });
     res.status(201).json(credential);
   }));
@@ -122,7 +132,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
   router.delete("/connections/:connection/credentials/:credential", allow(), handle(async (req, res) => {
     const c = await connection(req, res);
     if (!c) return;
-    const revoked = await revokeCredential(db, c.id, String(req.params.credential));
+    const revoked = await revokeCredential(actorDb(db, res), c.id, String(req.params.credential));
     if (revoked) deps.onCredentialsChanged?.();
     if (!revoked) return adminError(res, 404, `no active credential ${req.params.credential} in connection ${c.name}`, `list them: scim-bridge token list ${c.name}`);
     audit(res, "credential.revoke", { connectionId: c.id, credentialId: req.params.credential });
@@ -138,19 +148,21 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     const name = typeof req.body?.name === "string" ? req.body.name : "";
     if (!ADMIN_ROLES.includes(role)) return adminError(res, 400, `role must be one of ${ADMIN_ROLES.join(", ")}`);
     if (name.trim() === "") return adminError(res, 400, "name is required");
-    const made = await createAdminToken(db, { name, role });
+    const made = await createAdminToken(actorDb(db, res), { name, role });
     audit(res, "admin-token.create", { adminTokenId: made.adminToken.id, role });
     res.status(201).json({ ...made.adminToken, token: made.token });
   }));
 
   router.delete("/admin-tokens/:id", allow(), handle(async (req, res) => {
-    const revoked = await revokeAdminToken(db, String(req.params.id));
+    const revoked = await revokeAdminToken(actorDb(db, res), String(req.params.id));
     if (!revoked) return adminError(res, 404, `no active admin token ${req.params.id}`);
     audit(res, "admin-token.revoke", { adminTokenId: req.params.id });
     res.status(204).end();
   }));
 
   if (deps.engine) router.use(engineRoutes({ db, log, ...deps.engine }));
+  router.use(auditRoutes({ db, log }));
+  router.use(receiptRoutes({ db, log, ...(deps.receipts ? { issuer: deps.receipts } : {}) }));
 
   router.use((_req: Request, res: Response) => adminError(res, 404, "no such admin route", "see the README's admin API section"));
   return router;

@@ -5,6 +5,7 @@ import { parsePolicy } from "../engine/policy.js";
 import type { ConnectorRegistry } from "../engine/registry.js";
 import { checkTargetConfig, maskTargetConfig, openTargetConfig, sealTargetConfig } from "../engine/target-config.js";
 import { checkTarget } from "../engine/target-check.js";
+import { targetHealth } from "../engine/support-views.js";
 import type { Logger } from "../log.js";
 import type { SecretBox } from "../secret-box.js";
 import { CONNECTION_NAME } from "../storage/connections-repo.js";
@@ -15,7 +16,7 @@ import { findUserByUserName, subjectOf } from "../storage/users-repo.js";
 import { isUuid } from "../storage/uuid.js";
 import { allow, principalOf } from "./admin-auth.js";
 import { adminError } from "./admin-error.js";
-import { auditor, connectionOr404, handler } from "./route-kit.js";
+import { actorDb, auditor, connectionOr404, handler } from "./route-kit.js";
 
 export interface TargetRouteDeps {
   db: Db;
@@ -40,6 +41,11 @@ export function targetRoutes(deps: TargetRouteDeps): express.Router {
   const audit = auditor(log);
 
   const view = (t: Target) => ({ ...t, config: maskTargetConfig(registry.get(t.kind), t.config) });
+  /** Views with health: last success, error rate, open work, and the pause (on the target itself). */
+  const withHealth = async (targets: Target[]) => {
+    const health = await targetHealth(db, clock.now(), targets.map((t) => t.id));
+    return targets.map((t) => ({ ...view(t), health: { ...health.get(t.id)!, pausedUntil: t.pausedUntil, consecutiveFailures: t.consecutiveFailures } }));
+  };
   const ownsOrRefused = (res: Response, t: Target): boolean => {
     const principal = principalOf(res);
     if (principal.role !== "app-owner" || t.ownerTokenId === principal.id) return true;
@@ -78,7 +84,7 @@ export function targetRoutes(deps: TargetRouteDeps): express.Router {
     }
     const principal = principalOf(res);
     const targets = (await listTargets(db, connectionId)).filter((t) => principal.role !== "app-owner" || t.ownerTokenId === principal.id);
-    res.json({ targets: targets.map(view), kinds: registry.ids() });
+    res.json({ targets: await withHealth(targets), kinds: registry.ids() });
   }));
 
   router.post("/targets", allow("app-owner"), handle(async (req, res) => {
@@ -101,7 +107,7 @@ export function targetRoutes(deps: TargetRouteDeps): express.Router {
     if (problems.length > 0) return invalid(res, problems);
     try {
       const sealed = sealTargetConfig(connector!, config as Record<string, unknown>, secrets);
-      const target = await createTarget(db, { connectionId: c.id, name, kind, config: sealed, policy, ownerTokenId: principalOf(res).id });
+      const target = await createTarget(actorDb(db, res), { connectionId: c.id, name, kind, config: sealed, policy, ownerTokenId: principalOf(res).id });
       audit(res, "target.create", { targetId: target.id, connectionId: c.id, kind });
       res.status(201).json(view(target));
     } catch (error) {
@@ -112,7 +118,7 @@ export function targetRoutes(deps: TargetRouteDeps): express.Router {
 
   router.get("/targets/:target", allow("viewer", "operator", "app-owner"), handle(async (req, res) => {
     const target = await targetOf(req, res);
-    if (target) res.json(view(target));
+    if (target) res.json((await withHealth([target]))[0]);
   }));
 
   /** Changes policy fields, `enabled`, or config fields (merged: send only what changes; a secret is sealed again). */
@@ -137,7 +143,7 @@ export function targetRoutes(deps: TargetRouteDeps): express.Router {
     }
     if (problems.length === 0) await resolveGroups(target.connectionId, policy, problems);
     if (problems.length > 0) return invalid(res, problems);
-    const updated = await updateTargetPolicy(db, target.id, policy, enabled as boolean | undefined, config, clock.now());
+    const updated = await updateTargetPolicy(actorDb(db, res), target.id, policy, enabled as boolean | undefined, config, clock.now());
     if (!updated) return adminError(res, 404, `no target ${target.id}`);
     audit(res, "target.update", { targetId: target.id, fields: Object.keys(policy), config: config ? Object.keys(body.config as object) : undefined, enabled });
     res.json(view(updated));

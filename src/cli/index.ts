@@ -7,6 +7,8 @@ import { out, table } from "./output.js";
 import { serve } from "./serve.js";
 import { registerStatus } from "./status.js";
 import { registerTargets } from "./targets.js";
+import { registerReceipts } from "./receipts.js";
+import { registerAudit } from "./audit.js";
 
 const client = () => adminClientFromEnv(process.env);
 
@@ -119,6 +121,8 @@ adminToken.command("revoke <id>").action(async (id: string) => {
 
 registerTargets(program, client);
 registerStatus(program, client);
+registerReceipts(program, client);
+registerAudit(program, client);
 registerActions(program, client);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -2,6 +2,7 @@ import type { Intent, Subject } from "../connector-kit.js";
 import type { Db } from "../storage/db.js";
 import { OPEN_STATES_SQL, OPEN_TASK_STATES, taskFromRow, type Task, type TaskRow, type TaskState } from "../storage/tasks-repo.js";
 import type { Clock } from "./clock.js";
+import { timelineOf, type TimelineEntry } from "./timeline.js";
 
 /**
  * Support actions as typed functions (STYLE.md: like graphile-worker's WorkerUtils): the admin API
@@ -30,6 +31,8 @@ export interface TaskView {
   reason: string | null;
   held: boolean;
   verifiedAt: Date | null;
+  /** What happened to it, oldest first. */
+  timeline: TimelineEntry[];
 }
 
 export interface OperationView {
@@ -99,6 +102,7 @@ function taskView(row: TaskWithTargetRow): TaskView {
     reason: t.reason,
     held: t.held,
     verifiedAt: t.verifiedAt,
+    timeline: timelineOf(t),
   };
 }
 

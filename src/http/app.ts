@@ -7,6 +7,8 @@ import type { Registry } from "prom-client";
 import type { Clock } from "../engine/clock.js";
 import type { ConnectorRegistry } from "../engine/registry.js";
 import type { SecretBox } from "../secret-box.js";
+import { jwksHandler } from "../admin/receipt-routes.js";
+import type { ReceiptIssuer } from "../evidence/receipt-issuer.js";
 
 export const SCIM_PATH = "/scim/v2";
 
@@ -19,6 +21,8 @@ export interface AppEngine {
   alive: () => boolean;
   /** Seals the secrets of targets registered through the admin API (the engine's box). */
   secrets: SecretBox;
+  /** Issues receipts on download (Default: only stored receipts are served). */
+  receipts?: Pick<ReceiptIssuer, "issue">;
 }
 
 /** What the HTTP surfaces need: what the SCIM router does (the admin API takes a subset), and the engine. */
@@ -37,7 +41,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.use("/admin/api", adminRouter({ db: deps.db, log: deps.log.child({ module: "admin" }), scimUrl: (req) => baseOf(req) + SCIM_PATH,
     onCredentialsChanged: () => deps.authenticator.forget(),
     ...(deps.engine ? { engine: { clock: deps.engine.clock, registry: deps.engine.registry, wake: deps.engine.wake, secrets: deps.engine.secrets } } : {}),
+    ...(deps.engine?.receipts ? { receipts: deps.engine.receipts } : {}),
   }));
+  // the receipt signing keys, public: anyone can verify a receipt offline against them
+  app.get("/.well-known/jwks.json", jwksHandler({ db: deps.db, log: deps.log.child({ module: "receipts" }) }));
 
   app.get("/metrics", async (_req, res) => {
     if (!deps.engine) return void res.status(404).json({ error: { status: 404, message: "the engine is not running in this process" } });
