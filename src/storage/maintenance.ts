@@ -15,6 +15,8 @@ export const MAINTENANCE_STATEMENTS: readonly string[] = [
   "analyze scim_users",
   "analyze scim_groups",
   "analyze scim_group_members",
+  "analyze audit_log",
+  "analyze receipts",
 ];
 
 /** Runs the housekeeping once; returns how long it took. */
