@@ -80,7 +80,8 @@ export function receiptText(payload: ReceiptPayload, kid: string): string {
     `  subject: ${subject.userName} (id ${subject.id}${subject.externalId ? `, externalId ${subject.externalId}` : ""})`,
     `  issued by ${payload.iss} at ${timestamp(new Date(payload.iat * 1000))}`,
   ].map(clean);
-  return [...head, ...payload.targets.flatMap(targetLines), `signature valid (key ${kid})`].join("\n");
+  const audit = payload.audit ? [`  audit log head at issue: ${payload.audit.seq}:${payload.audit.hash} (check the log still holds it: scim-bridge audit verify --pin ${payload.audit.seq}:${payload.audit.hash})`] : [];
+  return [...head, ...payload.targets.flatMap(targetLines), ...audit, `signature valid (key ${kid})`].join("\n");
 }
 
 /** `GET /admin/api/operations/{id}/receipt` as text (adminRequest reads JSON only). */

@@ -73,6 +73,11 @@ export interface ReceiptPayload {
   connection: { id: string; name: string };
   subject: { id: string; userName: string; externalId: string | null };
   targets: ReceiptTarget[];
+  /**
+   * The audit log's head when the receipt was issued: a signed checkpoint of the chain, so
+   * `scim-bridge audit verify --pin <seq>:<hash>` catches a log rewritten after it (absent: empty log).
+   */
+  audit?: { seq: number; hash: string };
 }
 
 /** Where verification broke: the JWS as a whole, one of its three segments, the key, or the receipt's content. */

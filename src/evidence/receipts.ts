@@ -18,6 +18,7 @@ import { getOperation } from "../engine/admin.js";
 import { OPEN_TASK_STATES } from "../storage/tasks-repo.js";
 import { findReceipt, insertReceipt, receiptFacts, settleWithoutReceipt, type ReceiptFacts, type StoredReceipt } from "../storage/receipts-repo.js";
 import type { Db } from "../storage/db.js";
+import { auditHead } from "../storage/audit-repo.js";
 import type { SigningKey } from "./keys.js";
 import { receiptHeader, type ReceiptPayload, type ReceiptStep, type ReceiptTarget } from "./receipt-verify.js";
 
@@ -86,6 +87,8 @@ export interface ReceiptClaims {
   issuedAt: Date;
   /** Default: a new UUID. */
   receiptId?: string;
+  /** The audit log's head at issue (Default: none). */
+  auditHead?: { seq: number; hash: string } | null;
 }
 
 /**
@@ -112,6 +115,7 @@ export function buildReceiptPayload(op: ReceiptOperationInput, facts: ReceiptFac
     connection: { id: op.connectionId, name: facts.connectionName },
     subject: { id: op.subject.id, userName: op.subject.userName, externalId: facts.externalId },
     targets: op.tasks.map((t) => receiptTarget(t, facts.dryRunTaskIds.has(t.id))),
+    ...(claims.auditHead ? { audit: { seq: claims.auditHead.seq, hash: claims.auditHead.hash } } : {}),
   };
 }
 
@@ -147,7 +151,8 @@ export async function issueReceipt(
     return { outcome: "incomplete", final: state.final, why: state.why };
   }
   const key = await keys.signingKey();
-  const jws = await signReceipt(buildReceiptPayload(op, facts, { iss: request.iss, issuedAt: request.now }), key);
+  const head = await auditHead(db);
+  const jws = await signReceipt(buildReceiptPayload(op, facts, { iss: request.iss, issuedAt: request.now, auditHead: head }), key);
   const receipt: StoredReceipt = { operationId: op.id, kid: key.kid, jws, issuedAt: request.now };
   if (await insertReceipt(db, receipt)) return { outcome: "issued", receipt };
   const winner = await findReceipt(db, op.id);

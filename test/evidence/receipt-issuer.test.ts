@@ -76,6 +76,10 @@ describe("the receipt issuer", () => {
     const [target] = payload.targets;
     expect(target).toEqual(expect.objectContaining({ name, state: "verified", evidence: expect.objectContaining({ revoked: true }) }));
     expect(target!.steps.map((s) => [s.name, s.quality])).toEqual(expect.arrayContaining([["revoke-sessions", "observed"], ["sign-out-everywhere", "acknowledged"]]));
+
+    // a signed checkpoint of the audit chain: the head when the receipt was issued, still in the log
+    const head = await h.db.query<{ hash: string }>("select hash from audit_log where seq = $1", [payload.audit!.seq]);
+    expect(head.rows[0]!.hash).toBe(payload.audit!.hash);
   });
 
   it("issues none for an escalated task until a person resolves it, then one carrying the resolution", async () => {
