@@ -17,6 +17,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # migrations are read from the source tree at run time
 COPY --from=build /app/src/storage/migrations ./src/storage/migrations
+# the support console's static files are served from the source tree too
+COPY --from=build /app/src/console/public ./src/console/public
 COPY --from=build /app/schemas ./schemas
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -118,7 +118,7 @@ export async function openEscalations(db: Db, options: { connectionId?: string; 
 
 export interface TargetHealth {
   lastSuccessAt: Date | null;
-  /** Of the target's tasks touched in the last 24 h, the share whose last attempt failed (null: none touched). */
+  /** Of the target's tasks touched in the last 24 h, the share that escalated or is failing (null: none touched). */
   errorRate24h: number | null;
   openTasks: number;
   openEscalations: number;
@@ -130,7 +130,8 @@ export async function targetHealth(db: Db, now: Date, targetIds: readonly string
   const rows = await db.query<{ target_id: string; last_success: Date | null; touched: number; failed: number; open: number; escalated: number }>(
     `select target_id, max(verified_at) as last_success,
             count(*) filter (where updated_at >= $2)::int as touched,
-            count(*) filter (where updated_at >= $2 and last_error_at is not null and last_error_at >= updated_at - interval '1 second')::int as failed,
+            -- a failure: escalated (resolved by a person or not: the target did not do it), or still open after an error
+            count(*) filter (where updated_at >= $2 and (state = 'escalated' or (state in ('queued', 'revoking', 'verifying') and last_error_at is not null)))::int as failed,
             count(*) filter (where state in ('queued', 'revoking', 'verifying'))::int as open,
             count(*) filter (where state = 'escalated' and resolution is null)::int as escalated
      from tasks where target_id = any($1::uuid[]) group by target_id`,

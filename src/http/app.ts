@@ -8,6 +8,7 @@ import type { Clock } from "../engine/clock.js";
 import type { ConnectorRegistry } from "../engine/registry.js";
 import type { SecretBox } from "../secret-box.js";
 import { jwksHandler } from "../admin/receipt-routes.js";
+import { consoleRoutes } from "../console/console-routes.js";
 import type { ReceiptIssuer } from "../evidence/receipt-issuer.js";
 
 export const SCIM_PATH = "/scim/v2";
@@ -67,6 +68,8 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
+  // the support console at `/`: static files that talk to /admin/api only
+  app.use(consoleRoutes());
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: { status: 404, message: "not found", hint: `SCIM lives under ${SCIM_PATH}, the admin API under /admin/api` } });
   });
