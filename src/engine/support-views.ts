@@ -40,20 +40,25 @@ export async function searchPeople(db: Db, q: string, options: { connectionId?: 
   const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
   const text = q.trim();
   if (text === "") return [];
-  const prefix = text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`) + "%";
+  // the prefix as a range in the index's byte order (text_pattern_ops): unlike LIKE with a
+  // parameter, a range keeps its index bounds in a prepared statement's generic plan
+  const low = text.toLowerCase();
+  const high = low.slice(0, -1) + String.fromCharCode(low.charCodeAt(low.length - 1) + 1);
   const rows = await db.query<PersonRow>(
     `with c as (select id, name from connections where $4::uuid is null or id = $4),
      hits as (
+       -- in the prefix index's own order (text_pattern_ops sorts by ~<~), so a short prefix reads $3 entries, not all it matches
        (select u.connection_id, u.id from scim_users u join c on c.id = u.connection_id
-        where lower(u.user_name) like $1 order by lower(u.user_name) limit $3)
+        where lower(u.user_name) ~>=~ $1 and lower(u.user_name) ~<~ $5 order by u.connection_id, lower(u.user_name) using ~<~ limit $3)
        union
-       (select u.connection_id, u.id from scim_users u join c on c.id = u.connection_id where u.emails @> array[lower($2)] limit $3)
+       -- exact matches: no LIMIT here, which would make the planner prefer a sequential scan to the GIN index
+       (select u.connection_id, u.id from scim_users u join c on c.id = u.connection_id where u.emails @> array[lower($2)])
        union
-       (select u.connection_id, u.id from scim_users u join c on c.id = u.connection_id where u.external_id = $2 limit $3))
+       (select u.connection_id, u.id from scim_users u join c on c.id = u.connection_id where u.external_id = $2))
      select c.name as connection, u.connection_id, u.id, u.user_name, u.external_id, u.emails, u.active
      from hits h join scim_users u on u.connection_id = h.connection_id and u.id = h.id join c on c.id = u.connection_id
      order by lower(u.user_name), c.name limit $3`,
-    [prefix, text, limit, options.connectionId ?? null],
+    [low, text, limit, options.connectionId ?? null, high],
   );
   if (rows.rows.length === 0) return [];
   const latest = await db.query<{ subject_id: string; connection_id: string; id: string; status: OperationView["status"]; created_at: Date }>(
