@@ -55,6 +55,7 @@ export const ADMIN_API: readonly ApiRoute[] = [
   { method: "post", path: "/operations/{operation}/cancel", roles: [O], tag: "operations", summary: "Cancel its open tasks", body: { note: "why" } },
   { method: "post", path: "/connections/{connection}/held/{decision}", roles: [O], tag: "operations", summary: "Approve or reject every held operation of a connection (decision: approve | reject)", body: { note: "why" } },
   { method: "get", path: "/operations/{operation}/receipt", roles: [V, O], tag: "receipts", summary: "The signed receipt (compact JWS) of a completed operation", produces: "application/jose" },
+  { method: "post", path: "/receipt-keys/rotate", roles: [], tag: "receipts", summary: "A new receipt signing key; the old one is retired and stays in /.well-known/jwks.json" },
   { method: "post", path: "/tasks/{task}/retry", roles: [O], tag: "tasks", summary: "Run one task now" },
   { method: "post", path: "/tasks/{task}/resolve", roles: [O], tag: "tasks", summary: "Close an escalation with what a person did", body: { "note*": "what was done" } },
   { method: "get", path: "/audit", roles: [O], tag: "audit", summary: "A page of the hash-chained audit log", query: { since: "an ISO time or a seq", limit: "page size" } },

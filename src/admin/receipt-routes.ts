@@ -1,15 +1,16 @@
 import express, { type Request, type RequestHandler, type Response } from "express";
 import { getOperation } from "../engine/admin.js";
 import type { ReceiptIssuer } from "../evidence/receipt-issuer.js";
-import { receiptJwks } from "../evidence/keys.js";
+import { receiptJwks, rotateReceiptKey } from "../evidence/keys.js";
 import { completeness, type IssueOutcome } from "../evidence/receipts.js";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
-import { findReceipt, receiptFacts } from "../storage/receipts-repo.js";
+import { findReceipt, listReceiptKeys, receiptFacts } from "../storage/receipts-repo.js";
 import { isUuid } from "../storage/uuid.js";
-import { allow } from "./admin-auth.js";
+import { allow, principalOf } from "./admin-auth.js";
+import type { SecretBox } from "../secret-box.js";
 import { adminError } from "./admin-error.js";
-import { handler } from "./route-kit.js";
+import { actorDb, handler } from "./route-kit.js";
 
 export interface ReceiptRouteDeps {
   db: Db;
@@ -19,6 +20,8 @@ export interface ReceiptRouteDeps {
    * sweep (Default: none: only receipts the issuer has stored are served).
    */
   issuer?: Pick<ReceiptIssuer, "issue">;
+  /** Seals a new signing key; absent: keys cannot be rotated here. */
+  box?: SecretBox;
 }
 
 /** The media type of a compact JWS (RFC 7515 §9.2.1). */
@@ -59,6 +62,14 @@ export function receiptRoutes(deps: ReceiptRouteDeps): express.Router {
       .set("content-disposition", `attachment; filename="receipt-${id}.jws"`)
       .set("cache-control", "private, no-store")
       .send(Buffer.from(found.receipt.jws, "utf8"));
+  }));
+  /** `POST /receipt-keys/rotate` (admin): a new current key; the old one is retired and stays published. */
+  router.post("/receipt-keys/rotate", allow(), handle(async (_req: Request, res: Response) => {
+    if (!deps.box) return adminError(res, 409, "receipt keys cannot be rotated by this process: its engine is off", "rotate through a bridge that runs the engine");
+    const before = (await listReceiptKeys(db)).filter((k) => k.retiredAt === null).map((k) => k.kid);
+    const made = await rotateReceiptKey(actorDb(db, res), deps.box);
+    log.info("admin action", { action: "receipt-key.rotate", actor: principalOf(res).name, kid: made.kid });
+    res.json({ kid: made.kid, retired: before });
   }));
   return router;
 }

@@ -162,7 +162,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
 
   if (deps.engine) router.use(engineRoutes({ db, log, ...deps.engine }));
   router.use(auditRoutes({ db, log }));
-  router.use(receiptRoutes({ db, log, ...(deps.receipts ? { issuer: deps.receipts } : {}) }));
+  router.use(receiptRoutes({ db, log, ...(deps.receipts ? { issuer: deps.receipts } : {}), ...(deps.engine ? { box: deps.engine.secrets } : {}) }));
 
   router.use((_req: Request, res: Response) => adminError(res, 404, "no such admin route", "see the README's admin API section"));
   return router;

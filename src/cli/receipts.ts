@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { JWK } from "jose";
 import { verifyReceipt, type ReceiptPayload, type ReceiptTarget } from "../evidence/receipt-verify.js";
-import { CliError, type AdminClientOptions } from "./client.js";
+import { adminRequest, CliError, type AdminClientOptions } from "./client.js";
 import { out, timestamp } from "./output.js";
 
 /**
@@ -131,5 +131,13 @@ export function registerReceipts(program: Command, client: () => AdminClientOpti
       if (!opts.out) return out(jws, false, () => jws);
       await writeFile(opts.out, jws);
       console.log(`Receipt of operation ${operationId} saved to ${opts.out}; check it with: scim-bridge receipt verify ${opts.out}`);
+    });
+  receipt
+    .command("rotate-key")
+    .description("make a new receipt signing key (admins); the old one stops signing and stays in the JWKS")
+    .option("--json", "print {kid, retired}")
+    .action(async (opts: { json?: boolean }) => {
+      const rotated = await adminRequest<{ kid: string; retired: string[] }>(client(), "POST", "/receipt-keys/rotate");
+      out(rotated, !!opts.json, () => `Receipts are now signed with key ${rotated.kid}; retired, still published in /.well-known/jwks.json: ${rotated.retired.join(", ") || "none"}`);
     });
 }
