@@ -103,6 +103,14 @@ export interface TargetContext<C = unknown> {
    * request. `ctx.http` calls it itself (Default: absent in hand-made contexts: no pacing).
    */
   throttle?(): Promise<void>;
+  /**
+   * In `verify`: which probe of the task this is (1 = the first after the plan). A connector that
+   * must not believe a first 404 (replication lag) answers not-revoked until a later probe
+   * (Default: absent outside the engine).
+   */
+  probe?: number;
+  /** In a step's `run`: records what the call answered beside the step (Default: absent outside the engine; call it as `ctx.note?.(…)`). */
+  note?(note: StepNote): void;
 }
 
 export interface RevokeStep<C = unknown> {
@@ -116,6 +124,17 @@ export interface RevokeStep<C = unknown> {
   readonly observable?: false;
   /** Must be safe to run twice: revoking what is already gone answers "already-done". */
   run(account: Account, ctx: TargetContext<C>): Promise<"done" | "already-done">;
+}
+
+/** What a step may say about its call beyond done / already-done, through `ctx.note` (status, the console and receipts show it). */
+export interface StepNote {
+  /** What the call answered, e.g. "POST /users/42/signOut → 204" (never a secret). */
+  evidence?: string;
+  /**
+   * For an unobservable step (sign-out, session revocation): when the tokens it could not reach
+   * expire at the latest (an access token's lifetime): the acknowledgement says until when access may remain.
+   */
+  tokensExpireAt?: Date;
 }
 
 export interface ConfigField {
@@ -138,6 +157,11 @@ export interface Connector<C = unknown> {
    * with no I/O. Runs when a target is registered; returns each problem with its fix (Default: none).
    */
   checkConfig?(config: Record<string, unknown>): string[];
+  /**
+   * Optional: warnings shown when a target of this kind is registered, e.g. "the IdP may provision
+   * this app directly: two writers" (Default: none). No I/O.
+   */
+  registrationWarnings?(config: Record<string, unknown>): string[];
   /** Checks credentials and scopes; run on registration and from the console. */
   validate(ctx: TargetContext<C>): Promise<void>;
   /** The subject's account, or null when there is none (null is observed absence: nothing to revoke). */

@@ -109,7 +109,8 @@ export function targetRoutes(deps: TargetRouteDeps): express.Router {
       const sealed = sealTargetConfig(connector!, config as Record<string, unknown>, secrets);
       const target = await createTarget(actorDb(db, res), { connectionId: c.id, name, kind, config: sealed, policy, ownerTokenId: principalOf(res).id });
       audit(res, "target.create", { targetId: target.id, connectionId: c.id, kind });
-      res.status(201).json(view(target));
+      const warnings = connector!.registrationWarnings?.(config as Record<string, unknown>) ?? [];
+      res.status(201).json({ ...view(target), ...(warnings.length > 0 ? { warnings } : {}) });
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) return adminError(res, 409, `connection ${c.name} has a target named ${JSON.stringify(name)} already`, "pick another name, or change that target: target show / PATCH");
       throw error;

@@ -21,7 +21,11 @@ function stepsDone(task: TaskWire): string {
   if (task.stepsDone.length === 0) return NONE;
   return task.stepsDone
     .map((s) => {
-      const marks = [s.outcome === "planned" ? "planned" : s.outcome === "already-done" ? "already done" : null, s.acknowledged ? "acknowledged" : null].filter(Boolean);
+      const marks = [
+        s.outcome === "planned" ? "planned" : s.outcome === "already-done" ? "already done" : null,
+        s.acknowledged ? "acknowledged" : null,
+        s.tokensExpireAt ? `tokens expire by ${timestamp(s.tokensExpireAt)}` : null,
+      ].filter(Boolean);
       return marks.length > 0 ? `${s.name} (${marks.join(", ")})` : s.name;
     })
     .join(", ");

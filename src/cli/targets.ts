@@ -116,8 +116,9 @@ export function registerTargets(program: Command, client: () => AdminClientOptio
     .action(async (opts: { connection: string; kind: string; name: string; config: string; json?: boolean }) => {
       const file = await targetFile(opts.config);
       const body = { connection: opts.connection, name: opts.name, kind: opts.kind, ...file };
-      const made = await adminRequest<TargetWire>(client(), "POST", "/targets", body);
+      const made = await adminRequest<TargetWire & { warnings?: string[] }>(client(), "POST", "/targets", body);
       out(made, !!opts.json, () => created(made, opts.connection));
+      if (!opts.json) for (const warning of made.warnings ?? []) console.error(`warning: ${warning}`);
     });
   target
     .command("show <name>")

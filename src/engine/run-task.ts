@@ -1,4 +1,4 @@
-import { planFor, type Account, type Connector, type Intent, type Probe, type TargetContext } from "../connector-kit.js";
+import { planFor, type Account, type Connector, type Intent, type Probe, type StepNote, type TargetContext } from "../connector-kit.js";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
 import type { SecretBox } from "../secret-box.js";
@@ -132,15 +132,21 @@ export async function runTask(task: ClaimedTask, deps: RunDeps): Promise<RunOutc
         steps.push({ name: step.name, outcome: "planned", at: clock.now().toISOString() });
         continue;
       }
-      const outcome = await call(step.name, () => step.run(subjectAccount, context(task.intent, step.name)));
-      steps.push({ name: step.name, outcome, at: clock.now().toISOString(), ...(step.observable === false ? { acknowledged: true as const } : {}) });
+      let note: StepNote = {};
+      const outcome = await call(step.name, () => step.run(subjectAccount, { ...context(task.intent, step.name), note: (n) => (note = { ...note, ...n }) }));
+      steps.push({
+        name: step.name, outcome, at: clock.now().toISOString(),
+        ...(step.observable === false ? { acknowledged: true as const } : {}),
+        ...(note.evidence ? { evidence: note.evidence } : {}),
+        ...(note.tokensExpireAt ? { tokensExpireAt: note.tokensExpireAt.toISOString() } : {}),
+      });
       const saved = await checkpoint(db, lease, { account, steps, state: "revoking", now: clock.now() });
       if (!saved.held) return lost(log, "after step " + step.name);
       if (saved.targetPausedUntil) gate.pause(target.id, saved.targetPausedUntil);
       log.info(`Step ${step.name} ${outcome} for task ${task.id} in target ${target.name} (attempt ${attempt})`);
     }
 
-    const probe: Probe = await call("verify", () => connector.verify(subjectAccount, context(task.intent, "verify")));
+    const probe: Probe = await call("verify", () => connector.verify(subjectAccount, { ...context(task.intent, "verify"), probe: task.probes + 1 }));
     const evidence: ProbeRecord = { revoked: probe.revoked, evidence: probe.evidence, at: clock.now().toISOString(), ...(task.dryRun ? { dryRun: true as const } : {}) };
     if (task.dryRun) {
       const reason = `dry-run: no writes made; the plan would run ${plan.map((s) => s.name).join(", ") || "no steps"}; probe: ${probe.evidence}`;

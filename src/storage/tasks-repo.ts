@@ -20,6 +20,10 @@ export interface StepRecord {
   outcome: "done" | "already-done" | "planned";
   acknowledged?: true;
   at: string;
+  /** What the step's call answered (ctx.note). */
+  evidence?: string;
+  /** An acknowledged step's horizon: tokens it could not reach expire by then (ctx.note). */
+  tokensExpireAt?: string;
 }
 
 export interface ProbeRecord {
