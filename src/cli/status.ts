@@ -23,10 +23,12 @@ function stepsDone(task: TaskWire): string {
     .map((s) => {
       const marks = [
         s.outcome === "planned" ? "planned" : s.outcome === "already-done" ? "already done" : null,
-        s.acknowledged ? "acknowledged" : null,
+        // quality: a verified task's steps were observed by its probe, unless no API can show them
+        s.acknowledged ? "acknowledged" : task.state === "verified" && s.outcome !== "planned" ? "observed" : null,
         s.tokensExpireAt ? `tokens expire by ${timestamp(s.tokensExpireAt)}` : null,
       ].filter(Boolean);
-      return marks.length > 0 ? `${s.name} (${marks.join(", ")})` : s.name;
+      const name = marks.length > 0 ? `${s.name} (${marks.join(", ")})` : s.name;
+      return s.evidence ? `${name}: ${s.evidence}` : name;
     })
     .join(", ");
 }

@@ -223,7 +223,7 @@ describe("scim-bridge status, target and support actions against a running bridg
     expect(text).toContain(`operation  ${settled.operations[0]!.id}`);
     expect(text).toMatch(/^ {2}acme-app \(fake-target\)$/m);
     expect(text).toMatch(/^ {4}state +verified /m);
-    expect(text).toMatch(/^ {4}steps done +revoke-sessions, suspend-user$/m);
+    expect(text).toMatch(/^ {4}steps done +revoke-sessions \(observed\), suspend-user \(observed\)$/m);
     expect(text).toMatch(/^ {4}evidence +GET \/users\/u-1 → active=false, sessions=0, tokens=0 · revoked, /m);
     expect(text).toMatch(/^ {2}broken-app \(fake-target\)$/m);
     expect(text).toMatch(/^ {4}state +escalated$/m);
