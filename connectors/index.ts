@@ -1,4 +1,5 @@
 import type { Connector } from "../src/connector-kit.js";
+import github from "./github/index.js";
 import http from "./http/index.js";
 import ldap from "./ldap/index.js";
 import postgres from "./postgres/index.js";
@@ -9,4 +10,4 @@ import scim from "./scim/index.js";
  * listed here; the registry refuses duplicate ids. App owners add their own with CONNECTORS_DIR
  * or CONNECTOR_MODULES.
  */
-export const builtInConnectors: readonly Connector[] = [http as Connector, ldap as Connector, postgres as Connector, scim as Connector];
+export const builtInConnectors: readonly Connector[] = [github as Connector, http as Connector, ldap as Connector, postgres as Connector, scim as Connector];
