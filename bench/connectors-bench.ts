@@ -9,6 +9,10 @@
  * this process: PostgreSQL and slapd are real servers, the SCIM server and the REST fakes are
  * in-process HTTP servers.
  *
+ * The SaaS kinds (github, google-workspace, microsoft-graph, slack, aws-iam) run against fakes of
+ * their vendors' documented APIs (test/support/peers/*-fake.ts): their figures are the bridge's
+ * own cost, not the vendors' latency.
+ *
  * Knobs: BENCH_PEOPLE (per kind, Default 200), BENCH_GAP_MS (Default 50), BENCH_KINDS (comma list).
  */
 import { randomBytes } from "node:crypto";
@@ -22,6 +26,7 @@ import { ldapPeer } from "../test/support/peers/slapd.js";
 import { postgresPeer } from "../test/support/peers/postgres-peer.js";
 import { restPeer } from "../test/support/peers/rest-peer.js";
 import { scimPeer } from "../test/support/peers/scim-peer.js";
+import { SAAS_KINDS } from "../test/support/peers/saas-kinds.js";
 
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 200);
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 50);
@@ -51,6 +56,7 @@ const KINDS: Kind[] = [
     },
     what: "CONNECTORS_DIR module, fake REST target in-process",
   },
+  ...SAAS_KINDS.map((k) => ({ kind: k.kind, peer: k.peer, what: `${k.what}, in-process` })),
 ];
 
 async function api<T>(bridge: BridgeProcess, method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<T> {
