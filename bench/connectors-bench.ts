@@ -74,8 +74,11 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface OperationsJson {
-  operations: { kind: string; tasks: { state: string; verifiedAt: string | null; lastError: { message: string } | null }[] }[];
+  operations: { kind: string; tasks: { state: string; verifiedAt: string | null; attempts: number; probes: number; lastError: { message: string } | null }[] }[];
 }
+
+/** Tasks that needed more than one probe, or hit an error on the way: their count and a sample error. */
+const slow = { reprobed: 0, errored: 0, sample: "" };
 
 /** Waits for one person's deactivation to be verified; returns verifiedAt (ms since epoch). */
 async function verifiedAt(bridge: BridgeProcess, connection: string, userName: string): Promise<number> {
@@ -83,7 +86,14 @@ async function verifiedAt(bridge: BridgeProcess, connection: string, userName: s
   for (;;) {
     const view = await api<OperationsJson>(bridge, "GET", `/admin/api/connections/${connection}/subjects/${encodeURIComponent(userName)}/operations`);
     const task = view.operations.find((o) => o.kind === "deactivate")?.tasks[0];
-    if (task?.state === "verified" && task.verifiedAt) return Date.parse(task.verifiedAt);
+    if (task?.state === "verified" && task.verifiedAt) {
+      if (task.probes > 1) slow.reprobed++;
+      if (task.lastError) {
+        slow.errored++;
+        slow.sample ||= task.lastError.message;
+      }
+      return Date.parse(task.verifiedAt);
+    }
     if (task && task.state === "escalated") throw new Error(`${userName}: escalated: ${task.lastError?.message}`);
     if (Date.now() > deadline) throw new Error(`${userName}: not verified within 60 s (${task?.state ?? "no task"})`);
     await sleep(100);
@@ -133,7 +143,9 @@ async function main(): Promise<void> {
     console.log(`time to verified per connector kind: ${PEOPLE} deactivations each, one every ${GAP_MS} ms, measured from the SCIM answer to the task's verifiedAt`);
     for (const kind of kinds) {
       process.stderr.write(`== ${kind.kind} (${kind.what})\n`);
+      Object.assign(slow, { reprobed: 0, errored: 0, sample: "" });
       const { ms, wallS } = await measure(bridge, kind);
+      if (slow.reprobed + slow.errored > 0) process.stderr.write(`  ${kind.kind}: ${slow.reprobed} tasks probed more than once, ${slow.errored} met an error (e.g. ${slow.sample})\n`);
       const sorted = [...ms].sort((a, b) => a - b);
       rows.push(`| ${kind.kind} | ${kind.what} | ${ms.length} | ${percentile(sorted, 50)} ms | ${percentile(sorted, 99)} ms | ${sorted.at(-1)} ms | ${wallS.toFixed(1)} s |`);
     }

@@ -100,7 +100,7 @@ export async function startGoogleFake(options: GoogleFakeOptions = {}): Promise<
   let writes = 0;
   let tokenRequests = 0;
   let nextFailure: Reply | null = null;
-  let nextId = 100000000000000000000;
+  let nextId = 100000000000000000000n; // Google user ids are 21-digit numbers: a BigInt, so each one is different
   let nextCode = 1000;
 
   const userByKey = (key: string) => users.get(key) ?? [...users.values()].find((u) => u.primaryEmail === key.toLowerCase() || u.aliases.includes(key.toLowerCase()));
