@@ -139,7 +139,7 @@ describe("scim-bridge status, target and support actions against a running bridg
     const add = (...args: string[]) => cli("target", "add", "--connection", "demo", "--name", "x", ...args);
     const unknownKind = await add("--kind", "nope", "--config", file);
     expect(unknownKind.code).toBe(1);
-    expect(unknownKind.stderr).toMatch(/error: kind "nope" is not installed; installed kinds: fake-target/);
+    expect(unknownKind.stderr).toMatch(/error: kind "nope" is not installed; installed kinds: (\S+, )*fake-target[,\n]/);
     expect(unknownKind.stderr).toMatch(/hint: fix the request and send it again; nothing was changed/);
     const badYaml = join(dataDir, "bad.yaml");
     await writeFile(badYaml, "baseUrl: [unclosed\n");
