@@ -51,6 +51,7 @@ export type Probe =
   | { revoked: false; evidence: string };
 
 export { TargetError, classifyHttpStatus, parseRetryAfter, type TargetErrorKind } from "./kit/errors.js";
+export { urlProblems } from "./kit/config-checks.js";
 
 export interface TargetResponse<T = unknown> {
   status: number;

@@ -2,7 +2,7 @@
  * The google-workspace connector's config: its declared fields, the shape checks (`checkConfig`
  * at registration, `settingsOf` before every call) and the defaults, in one place.
  */
-import { TargetError, type ConfigField } from "../../src/connector-kit.js";
+import { TargetError, urlProblems, type ConfigField } from "../../src/connector-kit.js";
 
 /** A target's config as registered. */
 export interface GoogleWorkspaceConfig {
@@ -41,7 +41,6 @@ export const SCOPES = [
   "https://www.googleapis.com/auth/admin.directory.group.readonly",
 ] as const;
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 export const configFields: readonly ConfigField[] = [
   { name: "clientEmail", description: "The service account's client email (client_email in its JSON key), e.g. bridge@project.iam.gserviceaccount.com", required: true },
@@ -54,20 +53,6 @@ export const configFields: readonly ConfigField[] = [
 const text = (value: unknown): value is string => typeof value === "string" && value.trim() !== "";
 const email = (value: unknown): boolean => text(value) && /^[^@\s]+@[^@\s]+$/.test(value);
 
-function urlProblems(name: string, value: unknown): string[] {
-  if (value === undefined) return [];
-  if (!text(value)) return [`${name} must be a non-empty URL string`];
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return [`${name} ${JSON.stringify(value)} is not a URL`];
-  }
-  const problems: string[] = [];
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) problems.push(`${name} must use https:// (plain http only for a loopback test server)`);
-  if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") problems.push(`${name} must have no query string, fragment or credentials`);
-  return problems;
-}
 
 /** Every problem with a config, each with its fix. No I/O. Never quotes the private key. */
 export function configProblems(config: Record<string, unknown>): string[] {

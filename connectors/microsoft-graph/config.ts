@@ -2,7 +2,7 @@
  * The microsoft-graph connector's config: declared fields, shape checks (`checkConfig` at
  * registration, `settingsOf` before every call) and defaults, in one place.
  */
-import { TargetError, type ConfigField } from "../../src/connector-kit.js";
+import { TargetError, urlProblems, type ConfigField } from "../../src/connector-kit.js";
 
 export type MatchAttribute = "userPrincipalName" | "mail";
 
@@ -35,7 +35,6 @@ export interface GraphSettings {
   accessTokenLifetimeMs: number;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 export const configFields: readonly ConfigField[] = [
   { name: "tenantId", description: "The Entra tenant id (GUID) or its verified domain, e.g. contoso.onmicrosoft.com", required: true },
@@ -49,20 +48,6 @@ export const configFields: readonly ConfigField[] = [
 
 const text = (value: unknown): value is string => typeof value === "string" && value.trim() !== "";
 
-function urlProblems(name: string, value: unknown): string[] {
-  if (value === undefined) return [];
-  if (!text(value)) return [`${name} must be a non-empty URL string`];
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return [`${name} ${JSON.stringify(value)} is not a URL`];
-  }
-  const problems: string[] = [];
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) problems.push(`${name} must use https:// (plain http only for a loopback test server)`);
-  if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") problems.push(`${name} must have no query string, fragment or credentials`);
-  return problems;
-}
 
 /** Every problem with a config, each with its fix. No I/O. */
 export function configProblems(config: Record<string, unknown>): string[] {
