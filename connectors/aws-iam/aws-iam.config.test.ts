@@ -15,7 +15,7 @@ describe("aws-iam config", () => {
     ["a malformed key id", { accessKeyId: "akia-x", secretAccessKey: "s" }, "AWS access key id"],
     ["a region that is not one", { region: "Europe" }, "us-east-1"],
     ["a plain-http remote endpoint", { endpoint: "http://iam.example.com" }, "https://"],
-    ["an endpoint with credentials", { endpoint: "https://u:p@iam.example.com" }, "no credentials"],
+    ["an endpoint with credentials", { endpoint: "https://u:p@iam.example.com" }, "fragment or credentials"],
     ["an unknown placeholder", { userNameTemplate: "{email}" }, "{email} is unknown"],
     ["a template without placeholders", { userNameTemplate: "alice" }, "every subject would map to one IAM user"],
     ["an unknown field", { sessionToken: "x" }, "not an aws-iam config field"],

@@ -2,7 +2,7 @@
  * The aws-iam connector's config: its declared fields, the shape checks (`checkConfig` at
  * registration, `settingsOf` before every call) and the defaults, all in one place.
  */
-import { TargetError, type ConfigField } from "../../src/connector-kit.js";
+import { TargetError, urlProblems, type ConfigField } from "../../src/connector-kit.js";
 
 /** A target's config as registered (every key of the target config file except `policy`). */
 export interface AwsIamConfig {
@@ -30,7 +30,6 @@ export interface AwsIamSettings {
 
 export const DEFAULT_TEMPLATE = "{localPart}";
 const PLACEHOLDERS = new Set(["{userName}", "{localPart}"]);
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 export const configFields: readonly ConfigField[] = [
   { name: "region", description: "Signing region for the IAM client (IAM is global; default us-east-1)" },
@@ -55,19 +54,7 @@ export function configProblems(config: Record<string, unknown>): string[] {
   if (hasId && !(text(config.accessKeyId) && /^[A-Z0-9]{16,128}$/.test(config.accessKeyId))) problems.push("accessKeyId must be an AWS access key id (16–128 upper-case letters and digits, e.g. AKIA…)");
   if (hasSecret && !text(config.secretAccessKey)) problems.push("secretAccessKey must be a non-empty string");
 
-  if (config.endpoint !== undefined) {
-    let url: URL | null = null;
-    try {
-      url = text(config.endpoint) ? new URL(config.endpoint) : null;
-    } catch {
-      url = null;
-    }
-    if (!url) problems.push('endpoint must be a URL such as "https://iam.amazonaws.com"');
-    else {
-      if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) problems.push("endpoint must use https:// (plain http only for a loopback test server)");
-      if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") problems.push("endpoint must carry no credentials, query string or fragment");
-    }
-  }
+  problems.push(...urlProblems("endpoint", config.endpoint));
 
   if (config.userNameTemplate !== undefined) {
     if (!text(config.userNameTemplate)) problems.push("userNameTemplate must be a non-empty string, e.g. {localPart}");

@@ -2,7 +2,7 @@
  * The github connector's config: its declared fields, the shape checks (`checkConfig` at
  * registration, `settingsOf` before every call), the defaults and the registration warnings.
  */
-import { TargetError, type ConfigField } from "../../src/connector-kit.js";
+import { TargetError, urlProblems, type ConfigField } from "../../src/connector-kit.js";
 
 /** Which of the subject's values is the GitHub login. */
 export type LoginFrom = "userName" | "userName-local-part" | "externalId";
@@ -38,7 +38,6 @@ export interface GithubSettings {
 }
 
 const LOGIN_FROM: readonly LoginFrom[] = ["userName", "userName-local-part", "externalId"];
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 /** GitHub logins and org names: alphanumerics and single hyphens, not at the ends, at most 39 characters. */
 export const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 
@@ -63,18 +62,7 @@ export function configProblems(config: Record<string, unknown>): string[] {
   if (!text(config.org)) problems.push("org is required: the organization's login, e.g. acme");
   else if (!LOGIN.test(config.org)) problems.push(`org ${JSON.stringify(config.org)} is not an organization login (letters, digits and single hyphens)`);
   if (!text(config.token)) problems.push("token is required: a GitHub App installation token or an org owner's personal access token");
-  if (config.baseUrl !== undefined) {
-    let url: URL | null = null;
-    try {
-      url = new URL(String(config.baseUrl));
-    } catch {
-      problems.push(`baseUrl ${JSON.stringify(config.baseUrl)} is not a URL; omit it for https://api.github.com`);
-    }
-    if (url) {
-      if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) problems.push("baseUrl must use https:// (plain http only for a loopback test server)");
-      if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") problems.push("baseUrl must have no query, fragment or credentials");
-    }
-  }
+  problems.push(...urlProblems("baseUrl", config.baseUrl));
   if (config.apiVersion !== undefined && !(typeof config.apiVersion === "string" && /^\d{4}-\d{2}-\d{2}$/.test(config.apiVersion))) problems.push("apiVersion must be a date like 2022-11-28");
   if (config.loginFrom !== undefined && !(typeof config.loginFrom === "string" && (LOGIN_FROM as readonly string[]).includes(config.loginFrom))) problems.push(`loginFrom must be one of ${LOGIN_FROM.join(", ")}`);
   for (const flag of ["samlSso", "fineGrainedTokens", "scimProvisioned"]) if (config[flag] !== undefined && typeof config[flag] !== "boolean") problems.push(`${flag} must be true or false`);
