@@ -106,3 +106,22 @@ export function coalesce(fn, ms) {
   };
   return call;
 }
+
+/**
+ * The life of a view that re-reads on live updates: `load(live)` runs now and, coalesced to at
+ * most one run per `ms`, on each event `accepts`; `live.refresh()` asks for a re-read (after an
+ * action); `live.disposed` tells a load that finished after the view was left to write nothing.
+ */
+export function liveView(load, ms, accepts = () => true) {
+  const live = { disposed: false, refresh: () => {} };
+  const refresh = coalesce(() => void load(live), ms);
+  live.refresh = refresh;
+  void load(live);
+  return {
+    onEvent: (event) => { if (accepts(event)) refresh(); },
+    dispose() {
+      live.disposed = true;
+      refresh.cancel();
+    },
+  };
+}

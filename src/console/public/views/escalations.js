@@ -2,7 +2,7 @@
  * The escalations queue (`GET /escalations`): open escalations, oldest first, each with its
  * person, target, last error and, for operators, a note to resolve it with.
  */
-import { coalesce, h, rerender } from "../lib/dom.js";
+import { h, liveView, rerender } from "../lib/dom.js";
 import { at, count, when } from "../lib/format.js";
 import { resolveForm } from "./resolve-form.js";
 import { personHref } from "./search.js";
@@ -46,31 +46,22 @@ export function mountEscalations(container, ctx) {
     "Work the engine could not finish: a target refused (auth, permanent error) or its deadline passed without an observed probe. Remove the access by hand, then resolve it with a note."), body);
   document.title = "Escalations · scim-bridge console";
 
-  let disposed = false;
-  const load = async () => {
+  const load = async (live) => {
     try {
       const answer = await ctx.api.get("/escalations");
       const tasks = (answer.escalations ?? answer.tasks ?? []).map(entryOf);
-      if (disposed) return;
+      if (live.disposed) return;
       title.textContent = `Escalations (${tasks.length} open)`;
       const shown = tasks.slice(0, SHOWN_MAX);
       rerender(body, () => tasks.length === 0
         ? h("p", { class: "empty" }, "No open escalations.")
         : [
-          h("ol", { class: "cards", "aria-label": `${count(tasks.length, "open escalation")}, oldest first` }, shown.map((e) => item(ctx, e, () => refresh()))),
+          h("ol", { class: "cards", "aria-label": `${count(tasks.length, "open escalation")}, oldest first` }, shown.map((e) => item(ctx, e, () => live.refresh()))),
           tasks.length > shown.length ? h("p", { class: "help" }, `Showing the oldest ${SHOWN_MAX} of ${tasks.length}.`) : null,
         ]);
     } catch (error) {
-      if (!disposed) ctx.fail(error);
+      if (!live.disposed) ctx.fail(error);
     }
   };
-  const refresh = coalesce(() => void load(), 500);
-  void load();
-  return {
-    onEvent: (event) => { if (event.type !== "operation") refresh(); },
-    dispose() {
-      disposed = true;
-      refresh.cancel();
-    },
-  };
+  return liveView(load, 500, (event) => event.type !== "operation");
 }

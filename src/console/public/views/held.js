@@ -5,7 +5,7 @@
  * updated live, so the operator watches the approved work complete.
  */
 import { path } from "../lib/api.js";
-import { coalesce, h, rerender } from "../lib/dom.js";
+import { h, liveView, rerender } from "../lib/dom.js";
 import { at, badge, count } from "../lib/format.js";
 import { personHref } from "./search.js";
 
@@ -115,13 +115,12 @@ export function mountHeld(container, ctx) {
     "The mass-deprovisioning guard holds deactivations when an unusual share of a connection's people leave at once. Check with the IdP's owner, then approve or reject them."), body);
   document.title = "Held operations · scim-bridge console";
 
-  let disposed = false;
-  const load = async () => {
+  const load = async (live) => {
     // never redraw under an open confirmation: its count must stay the one asked about
     if (body.querySelector(".confirm:not([hidden])")) return;
     try {
       const [{ operations }, { connections }, tracked] = await Promise.all([ctx.api.get("/operations?status=held"), ctx.api.get("/connections"), decidedRows(ctx)]);
-      if (disposed) return;
+      if (live.disposed) return;
       const nameOf = new Map(connections.map((c) => [c.id, c.name]));
       for (const op of tracked) op.connectionName = nameOf.get(op.connectionId);
       const byConnection = new Map();
@@ -134,7 +133,7 @@ export function mountHeld(container, ctx) {
         [...byConnection].map(([name, ops]) => h("section", { class: "held-connection", "aria-labelledby": `held-${name}`, dataset: { connection: name } },
           h("h2", { id: `held-${name}` }, `${name}: ${count(ops.length, "held operation")}`),
           heldTable(ops),
-          ctx.can.act ? decisionForm(ctx, name, ops, () => refresh()) : h("p", null, "An operator can approve or reject them."))),
+          ctx.can.act ? decisionForm(ctx, name, ops, () => live.refresh()) : h("p", null, "An operator can approve or reject them."))),
         tracked.length > 0 ? decidedTable(tracked) : null,
       ]);
       if (focusDecided) {
@@ -142,16 +141,8 @@ export function mountHeld(container, ctx) {
         body.querySelector("#decided-title")?.focus();
       }
     } catch (error) {
-      if (!disposed) ctx.fail(error);
+      if (!live.disposed) ctx.fail(error);
     }
   };
-  const refresh = coalesce(() => void load(), 300);
-  void load();
-  return {
-    onEvent: () => refresh(),
-    dispose() {
-      disposed = true;
-      refresh.cancel();
-    },
-  };
+  return liveView(load, 300);
 }

@@ -2,7 +2,7 @@
  * Targets with their health (`GET /targets`): mode, whether enabled, the last success, the error
  * rate over 24 h, a pause (Retry-After or the circuit breaker) and failures in a row.
  */
-import { coalesce, h, rerender } from "../lib/dom.js";
+import { h, liveView, rerender } from "../lib/dom.js";
 import { percent, tag, when } from "../lib/format.js";
 
 /** A word for the target's health, so the table never relies on colour. */
@@ -50,15 +50,14 @@ export function mountTargets(container, ctx) {
   container.replaceChildren(h("h1", { tabindex: "-1" }, "Targets"), body);
   document.title = "Targets · scim-bridge console";
 
-  let disposed = false;
-  const load = async () => {
+  const load = async (live) => {
     try {
       const [{ targets }, connections] = await Promise.all([
         ctx.api.get("/targets"),
         // app owners may not list connections: their targets show the connection id
         ctx.can.read ? ctx.api.get("/connections").then((r) => r.connections) : Promise.resolve([]),
       ]);
-      if (disposed) return;
+      if (live.disposed) return;
       const nameOf = new Map(connections.map((c) => [c.id, c.name]));
       rerender(body, () => targets.length === 0
         ? h("p", { class: "empty" }, "No target is registered.")
@@ -67,17 +66,9 @@ export function mountTargets(container, ctx) {
           h("thead", null, h("tr", null, COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", null, targets.map((t) => row(t, nameOf.get(t.connectionId) ?? t.connectionId)))));
     } catch (error) {
-      if (!disposed) ctx.fail(error);
+      if (!live.disposed) ctx.fail(error);
     }
   };
   // health moves with every task: at most one re-fetch every 2 s
-  const refresh = coalesce(() => void load(), 2_000);
-  void load();
-  return {
-    onEvent: () => refresh(),
-    dispose() {
-      disposed = true;
-      refresh.cancel();
-    },
-  };
+  return liveView(load, 2_000);
 }
