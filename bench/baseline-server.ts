@@ -4,10 +4,12 @@
  * lower-cased userName are Map hits, and filters are matched with SCIMMY's own `Filter#match`, which
  * is what a scimmy-only server does. PATCH goes through scimmy-routers (read → apply → ingress).
  *
- * Run as its own process: `node dist/bench/baseline-server.js` (env SEED_USERS, Default: 100000).
+ * Run as its own process: `node dist/bench/baseline-server.js` (env SEED_USERS, Default: 100000;
+ * IDS_FILE, if set, receives the seeded users' ids, one per line, before the server is ready).
  * When ready it prints one JSON line: {"ready":true,"url":"http://127.0.0.1:PORT/scim/v2","token":"…"}.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import SCIMMY from "scimmy";
@@ -110,7 +112,10 @@ function createApp(token: string): express.Express {
 function main(): void {
   const store = new UserStore();
   const count = seedUserCount(process.env);
-  for (let n = 1; n <= count; n++) store.save(seedUser(n));
+  const ids: string[] = [];
+  for (let n = 1; n <= count; n++) ids.push(store.save(seedUser(n)).id);
+  // Listing 100,000 users a page at a time through SCIMMY would take this server many minutes.
+  if (process.env.IDS_FILE) writeFileSync(process.env.IDS_FILE, ids.join("\n"));
   declareUsers(store);
 
   const token = randomBytes(32).toString("base64url");

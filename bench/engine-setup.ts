@@ -16,7 +16,6 @@ import { PROJECT_ROOT, SERVE_NODE_FLAGS } from "../src/paths.js";
 import { openPglite } from "../src/storage/pglite-driver.js";
 import { fakeTargetControl, type FakeTargetControl } from "../test/support/fake-target/control-api.js";
 import { startChild, stopChild } from "./children.js";
-import { fetchUserIds } from "./load.js";
 import { seedBridge } from "./seed-bridge.js";
 import { seedUserName } from "./seed-users.js";
 
@@ -66,6 +65,8 @@ export interface BridgeProcess {
   scimUrl: string;
   /** Bearer token of the seeded connection "bench". */
   token: string;
+  /** The seeded users' ids, in seed order. */
+  ids: string[];
   adminToken: string;
   pid: number;
   dataDir: string;
@@ -85,7 +86,7 @@ export async function startSeededBridge(options: { users: number; env: Record<st
   const dataDir = await mkdtemp(join(tmpdir(), "engine-bench-"));
   const remove = () => rm(dataDir, { recursive: true, force: true });
   try {
-    const { token } = await seedBridge(dataDir, options.users, options.progress);
+    const { token, ids } = await seedBridge(dataDir, options.users, options.progress);
     const port = await freePort();
     const adminToken = randomBytes(32).toString("base64url");
     const env: Record<string, string> = {
@@ -105,6 +106,7 @@ export async function startSeededBridge(options: { users: number; env: Record<st
       url,
       scimUrl: `${url}/scim/v2`,
       token,
+      ids,
       adminToken,
       pid: child.pid!,
       dataDir,
@@ -194,9 +196,8 @@ export async function createTarget(bridge: BridgeProcess, spec: TargetSpec): Pro
   if (response.status !== 201) throw new Error(`creating target ${spec.name} answered ${response.status}: ${await response.text()}`);
 }
 
-/** The ids of every seeded user, in list order. */
-export const userIds = (bridge: BridgeProcess, users: number): Promise<string[]> =>
-  fetchUserIds({ name: "bridge", scimUrl: bridge.scimUrl, token: bridge.token }, users);
+/** The ids of the first `users` seeded users. */
+export const userIds = async (bridge: BridgeProcess, users: number): Promise<string[]> => bridge.ids.slice(0, users);
 
 const PATCH_ACTIVE_FALSE = JSON.stringify({
   schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],

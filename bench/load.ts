@@ -39,10 +39,10 @@ export interface Measurement {
   statusCodes: Record<string, number>;
 }
 
-const PATCH_ACTIVE_FALSE = JSON.stringify({
-  schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-  Operations: [{ op: "replace", path: "active", value: false }],
-});
+const patchActiveBody = (active: boolean) =>
+  JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "active", value: active }] });
+const PATCH_ACTIVE_FALSE = patchActiveBody(false);
+const PATCH_ACTIVE_TRUE = patchActiveBody(true);
 
 /**
  * Seconds before autocannon gives up on a request (its default is 10). Higher, so a slow but
@@ -51,16 +51,20 @@ const PATCH_ACTIVE_FALSE = JSON.stringify({
  */
 const REQUEST_TIMEOUT_SECONDS = 30;
 
-/** Users per list page asked for; the bridge's SCIM_MAX_RESULTS defaults to the same 1000. */
-const PAGE_COUNT = 1_000;
-
-/** PATCH active=false, cycling over `ids`. */
+/**
+ * PATCH active=false over `ids` (every seeded user), each request a real change: the first pass
+ * deactivates every user, a second (if the run gets that far) reactivates them, and so on. A PATCH
+ * that changes nothing writes nothing, and counting those would flatter the figures.
+ */
 export function patchActive(server: Server, ids: readonly string[]): Scenario {
   const path = `${new URL(server.scimUrl).pathname}/Users/`;
   let turn = 0;
   return {
     name: "patch-active",
-    next: () => ({ method: "PATCH", path: path + ids[turn++ % ids.length]!, body: PATCH_ACTIVE_FALSE }),
+    next: () => {
+      const pass = Math.floor(turn / ids.length);
+      return { method: "PATCH", path: path + ids[turn++ % ids.length]!, body: pass % 2 === 0 ? PATCH_ACTIVE_FALSE : PATCH_ACTIVE_TRUE };
+    },
   };
 }
 
@@ -96,23 +100,6 @@ async function send(server: Server, request: autocannon.Request): Promise<{ stat
 const scim = (server: Server, method: string, path: string, body?: string) =>
   send(server, { method, path: new URL(server.scimUrl).pathname + path, ...(body ? { body } : {}) });
 
-/** The ids of the first `want` users in the server's list order, a page at a time. */
-export async function fetchUserIds(server: Server, want: number): Promise<string[]> {
-  const ids = new Set<string>();
-  for (let startIndex = 1; ids.size < want; ) {
-    const { status, json } = await scim(server, "GET", `/Users?startIndex=${startIndex}&count=${PAGE_COUNT}`);
-    if (status !== 200) throw new Error(`${server.name}: listing users answered ${status}: ${JSON.stringify(json).slice(0, 300)}`);
-    const page = Array.isArray(json.Resources) ? (json.Resources as { id?: unknown }[]) : [];
-    const known = ids.size;
-    for (const user of page) if (typeof user.id === "string") ids.add(user.id);
-    if (page.length === 0) break;
-    if (ids.size === known) throw new Error(`${server.name}: the page at startIndex=${startIndex} repeats earlier users; is startIndex ignored?`);
-    startIndex += page.length;
-  }
-  if (ids.size === 0) throw new Error(`${server.name}: listing users returned no users; was it seeded?`);
-  return [...ids].slice(0, want);
-}
-
 /** One of each measured request, checked by hand: what is wrong, or nothing. */
 export async function checkServer(server: Server, id: string, users: number): Promise<string[]> {
   const problems: string[] = [];
@@ -125,6 +112,11 @@ export async function checkServer(server: Server, id: string, users: number): Pr
   const patched = await scim(server, "PATCH", `/Users/${id}`, PATCH_ACTIVE_FALSE);
   if (!(patched.status === 204 || (patched.status === 200 && patched.json.active === false))) {
     problems.push(`PATCH active=false answered ${patched.status} ${JSON.stringify(patched.json).slice(0, 200)}`);
+  }
+  // Back to active, so the measured run's first PATCH of this user is a real change too.
+  const restored = await scim(server, "PATCH", `/Users/${id}`, PATCH_ACTIVE_TRUE);
+  if (!(restored.status === 204 || (restored.status === 200 && restored.json.active === true))) {
+    problems.push(`PATCH active=true answered ${restored.status} ${JSON.stringify(restored.json).slice(0, 200)}`);
   }
   return problems;
 }

@@ -4,23 +4,22 @@
  * every push) — with figures, the targets judged, and a JSON copy in bench/results/.
  *
  * Env (all optional): SEED_USERS (Default: 100000), BENCH_SECONDS per measured run (Default: 10),
- * BENCH_CONNECTIONS (Default: 10), BENCH_ONLY=baseline|bridge to run one server.
+ * BENCH_CONNECTIONS (Default: 10), BENCH_ONLY=baseline|bridge to run one server,
+ * BENCH_SCENARIOS=patch-active,filter-username to run some of the scenarios (e.g. to profile one).
  * Exits 0 when the figures were taken, whatever the verdicts; 1 when a server could not be run.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT, SERVE_NODE_FLAGS } from "../src/paths.js";
 import { sampleRss, startChild, stopChild, stopChildrenOnExit, type Started } from "./children.js";
-import { checkServer, fetchUserIds, filterByUserName, measure, patchActive, type Measurement, type Server } from "./load.js";
+import { checkServer, filterByUserName, measure, patchActive, type Measurement, type ScenarioName, type Server } from "./load.js";
 import { judgeTargets, printReport, writeResults, type ServerRun } from "./report.js";
 import { seedBridge } from "./seed-bridge.js";
 import { seedUserCount } from "./seed-users.js";
 
-/** Distinct users the PATCH scenario cycles over (Default: 5000, fewer if fewer are seeded). */
-const PATCH_USER_IDS = 5_000;
 /** Unmeasured load before each measured run, in seconds. */
 const WARMUP_SECONDS = 2;
 const BASELINE_START_TIMEOUT_MS = 120_000;
@@ -32,7 +31,10 @@ interface Settings {
   seconds: number;
   connections: number;
   only: "baseline" | "bridge" | undefined;
+  scenarios: ScenarioName[];
 }
+
+const SCENARIOS: readonly ScenarioName[] = ["patch-active", "filter-username"];
 
 function loadSettings(env: NodeJS.ProcessEnv): Settings {
   const integer = (name: string, fallback: number, max: number): number => {
@@ -46,20 +48,22 @@ function loadSettings(env: NodeJS.ProcessEnv): Settings {
   if (only !== undefined && only !== "baseline" && only !== "bridge") {
     throw new Error(`BENCH_ONLY=${JSON.stringify(only)} is unknown; use baseline, bridge, or leave it unset for both`);
   }
-  return { users: seedUserCount(env), seconds: integer("BENCH_SECONDS", 10, 3_600), connections: integer("BENCH_CONNECTIONS", 10, 1_000), only };
+  const scenarios = (env.BENCH_SCENARIOS || SCENARIOS.join(",")).split(",").map((name) => name.trim());
+  const unknown = scenarios.filter((name) => !SCENARIOS.includes(name as ScenarioName));
+  if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS names unknown scenarios (${unknown.join(", ")}); use some of ${SCENARIOS.join(",")}`);
+  return { users: seedUserCount(env), scenarios: scenarios as ScenarioName[], seconds: integer("BENCH_SECONDS", 10, 3_600), connections: integer("BENCH_CONNECTIONS", 10, 1_000), only };
 }
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 /** Both scenarios against one started server, each after a warm-up. */
-async function benchServer(server: Server, pid: number, settings: Settings): Promise<ServerRun> {
-  progress(`${server.name}: fetching user ids`);
-  const ids = await fetchUserIds(server, Math.min(PATCH_USER_IDS, settings.users));
-  const problems = await checkServer(server, ids[0]!, settings.users);
+async function benchServer(server: Server, pid: number, settings: Settings, ids: readonly string[]): Promise<ServerRun> {
+  if (ids.length !== settings.users) throw new Error(`${server.name}: ${ids.length} user ids known for ${settings.users} seeded users`);  const problems = await checkServer(server, ids[0]!, settings.users);
   for (const problem of problems) progress(`!! ${server.name} check failed: ${problem}`);
   const rss = sampleRss(pid);
   const measurements: Measurement[] = [];
-  for (const scenario of [patchActive(server, ids), filterByUserName(server, settings.users)]) {
+  const all = [patchActive(server, ids), filterByUserName(server, settings.users)];
+  for (const scenario of all.filter((one) => settings.scenarios.includes(one.name))) {
     progress(`${server.name}: ${scenario.name}, ${WARMUP_SECONDS} s warm-up + ${settings.seconds} s with ${settings.connections} connections`);
     await measure(server, scenario, { connections: settings.connections, seconds: WARMUP_SECONDS });
     measurements.push(await measure(server, scenario, { connections: settings.connections, seconds: settings.seconds }));
@@ -77,14 +81,21 @@ async function withServer<T>(started: Started<Server>, run: (server: Server, pid
 
 async function runBaseline(settings: Settings): Promise<ServerRun> {
   progress(`baseline: starting with ${settings.users} users`);
+  const idsDir = await mkdtemp(join(tmpdir(), "scim-bench-ids-"));
+  const idsFile = join(idsDir, "ids");
   const started = await startChild<Server>({
     name: "baseline",
     args: [join(PROJECT_ROOT, "dist", "bench", "baseline-server.js")],
-    env: { ...process.env, SEED_USERS: String(settings.users) },
+    env: { ...process.env, SEED_USERS: String(settings.users), IDS_FILE: idsFile },
     ready: (line) => (line.ready === true && typeof line.url === "string" && typeof line.token === "string" ? { name: "baseline", scimUrl: line.url, token: line.token } : undefined),
     timeoutMs: BASELINE_START_TIMEOUT_MS,
   });
-  return withServer(started, (server, pid) => benchServer(server, pid, settings));
+  try {
+    const ids = (await readFile(idsFile, "utf8")).split("\n").filter(Boolean);
+    return await withServer(started, (server, pid) => benchServer(server, pid, settings, ids));
+  } finally {
+    await rm(idsDir, { recursive: true, force: true });
+  }
 }
 
 async function runBridge(settings: Settings): Promise<ServerRun> {
@@ -92,7 +103,7 @@ async function runBridge(settings: Settings): Promise<ServerRun> {
   const dataDir = await mkdtemp(join(tmpdir(), "scim-bench-"));
   try {
     progress(`bridge: seeding ${settings.users} users into ${dataDir}`);
-    const { token } = await seedBridge(dataDir, settings.users, progress);
+    const { token, ids } = await seedBridge(dataDir, settings.users, progress);
     globalThis.gc?.(); // the seeding PGlite is closed; give its memory back before measuring
     progress("bridge: starting");
     const started = await startChild<Server>({
@@ -112,7 +123,7 @@ async function runBridge(settings: Settings): Promise<ServerRun> {
       ready: (line) => (line.event === "listening" && typeof line.url === "string" ? { name: "bridge", scimUrl: `${line.url}/scim/v2`, token } : undefined),
       timeoutMs: BRIDGE_START_TIMEOUT_MS,
     });
-    return await withServer(started, (server, pid) => benchServer(server, pid, settings));
+    return await withServer(started, (server, pid) => benchServer(server, pid, settings, ids));
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -24,6 +24,8 @@ export interface SeededBridge {
   connectionId: string;
   /** A `scb_` bearer token of the connection; only its SHA-256 digest is stored. */
   token: string;
+  /** The seeded users' ids, in seed order. */
+  ids: string[];
 }
 
 export async function seedBridge(dataDir: string, users: number, progress: (line: string) => void): Promise<SeededBridge> {
@@ -38,21 +40,22 @@ export async function seedBridge(dataDir: string, users: number, progress: (line
       hashSecret(token),
     ]);
     const started = performance.now();
+    const ids: string[] = [];
     for (let first = 1; first <= users; first += BATCH_USERS) {
       const last = Math.min(first + BATCH_USERS - 1, users);
-      await insertUsers(db, connection.id, first, last);
+      ids.push(...(await insertUsers(db, connection.id, first, last)));
       if (Math.floor(last / PROGRESS_EVERY_USERS) > Math.floor((first - 1) / PROGRESS_EVERY_USERS) || last === users) {
         progress(`seeded ${last} of ${users} bridge users (${((performance.now() - started) / 1000).toFixed(1)} s)`);
       }
     }
-    return { connectionId: connection.id, token };
+    return { connectionId: connection.id, token, ids };
   } finally {
     await db.close();
   }
 }
 
 /** Users `first`…`last` in one statement: one array parameter per column, zipped by unnest. */
-async function insertUsers(db: Db, connectionId: string, first: number, last: number): Promise<void> {
+async function insertUsers(db: Db, connectionId: string, first: number, last: number): Promise<string[]> {
   const ids: string[] = [];
   const userNames: string[] = [];
   const displayNames: string[] = [];
@@ -72,4 +75,5 @@ async function insertUsers(db: Db, connectionId: string, first: number, last: nu
      from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) as u(id, user_name, display_name, email, resource)`,
     [connectionId, ids, userNames, displayNames, emails, resources],
   );
+  return ids;
 }

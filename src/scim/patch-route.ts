@@ -4,7 +4,9 @@ import { scimOf, type ScimContext } from "./context.js";
 import { withSchemas } from "./with-schemas.js";
 import { unnarrowed, userJson } from "./representation.js";
 import { writeGroup } from "./group-handlers.js";
-import { writeUser } from "./user-handlers.js";
+import { readUserForPatch, writeUser } from "./user-handlers.js";
+import { simplePatch } from "./simple-patch.js";
+import { userDefinition } from "./dialect.js";
 import type { UserRecord } from "../storage/users-repo.js";
 import { scimError } from "./scim-error.js";
 import { KeyedLock } from "./keyed-lock.js";
@@ -49,7 +51,9 @@ export function addMissingValuePathTargets(body: unknown, currentOf: () => Recor
  * a User with 200 and the resource (Okta), a Group with 204 No Content (Entra's guidance: no
  * member list back), unless `attributes`/`excludedAttributes` ask for a body.
  * SCIMMY applies the operations and validates the result ("in" schema); the result is stored by
- * the same write the ingress handler uses, without SCIMMY's extra "out" round trips.
+ * the same write the ingress handler uses, without SCIMMY's extra "out" round trips. A User
+ * PATCH that only assigns plain attributes (simple-patch.ts: deprovisioning's `active false`) is
+ * applied directly and stored by the same write.
  */
 export function patchRoute(kind: "User" | "Group") {
   const Resource = kind === "User" ? SCIMMY.Resources.User : SCIMMY.Resources.Group;
@@ -63,10 +67,17 @@ export function patchRoute(kind: "User" | "Group") {
       const query = req.query as Record<string, unknown>;
       // Validates attributes/excludedAttributes when the request narrows its answer.
       const shaped = unnarrowed(query) ? undefined : new Resource(id, query as Record<string, string>);
+      const simple = kind === "User" && !shaped ? simplePatch(userDefinition(), req.body) : undefined;
       await patchLock.run(`${base.connectionId}/${kind}/${id}`, async () => {
         for (let attempt = 1; ; attempt++) {
           const ctx: ScimContext = { ...base, patch: {} };
           try {
+            if (simple) {
+              const before = await readUserForPatch(ctx, id);
+              await writeUser(ctx, id, simple(before.resource));
+              res.status(200).send(userJson(ctx.written as UserRecord, Resource.basepath() as string));
+              return;
+            }
             const current = (await new Resource(id).read(ctx)) as unknown as InstanceType<typeof Schema>;
             const body = addMissingValuePathTargets(req.body, () => JSON.parse(JSON.stringify(current)) as Record<string, unknown>);
             const patched = await new SCIMMY.Messages.PatchOp(body as never).apply(current as never, async (instance: unknown) =>

@@ -105,6 +105,19 @@ export async function readUser(ctx: ScimContext, id: string): Promise<UserRecord
   });
 }
 
+/**
+ * The row a PATCH edits (without its groups, which PATCH never writes), or 404. It is remembered in
+ * `ctx.patch`, so the write applies only if the row is still this version (replaceUser).
+ */
+export async function readUserForPatch(ctx: ScimContext, id: string): Promise<UserRecord> {
+  return guarded(ctx, "read user", async () => {
+    const record = await getUser(ctx.db, ctx.connectionId, id);
+    if (!record) throw scimError(404, null, `Resource ${id} not found`);
+    ctx.patch = { ...ctx.patch, baseVersion: record.version, before: record };
+    return record;
+  });
+}
+
 /** Registers the User handlers once per process; all request state comes from the context. */
 export function registerUserHandlers(): void {
   SCIMMY.Resources.User.ingress((async (resource: { id?: string }, instance: unknown, ctx: ScimContext) => writeUser(ctx, resource.id, instance)) as never)
@@ -112,15 +125,14 @@ export function registerUserHandlers(): void {
       guarded(ctx, "read user", async () => {
         // Lists are served by lists.ts with paging in SQL (scimmy-facts.md §3); only reads by id come here.
         if (!resource.id) throw scimError(400, "invalidSyntax", "List this resource type at its own endpoint");
-        const record = await getUser(ctx.db, ctx.connectionId, resource.id, { withGroups: !ctx.patch });
-        if (!record) throw scimError(404, null, `Resource ${resource.id} not found`);
         if (ctx.patch) {
-          ctx.patch.baseVersion = record.version;
-          ctx.patch.before = record;
+          const record = await readUserForPatch(ctx, resource.id);
           // What PATCH edits: the attributes. meta is the server's (RFC 7643 §3.1) and the answer is
           // built from the stored row, so SCIMMY is spared coercing its dates four times over.
           return { ...record.resource, id: record.id };
         }
+        const record = await getUser(ctx.db, ctx.connectionId, resource.id, { withGroups: true });
+        if (!record) throw scimError(404, null, `Resource ${resource.id} not found`);
         announce(ctx, record, false);
         return userResource(record, record.groups);
       })) as never,
