@@ -26,4 +26,4 @@ VOLUME ["/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 STOPSIGNAL SIGTERM
-CMD ["node", "--max-old-space-size=160", "dist/src/cli/index.js", "serve"]
+CMD ["node", "--max-old-space-size=160", "--single-threaded-gc", "--max-semi-space-size=4", "dist/src/cli/index.js", "serve"]
