@@ -72,13 +72,50 @@ export function normaliseResourceBody(definition: Definition, body: Json): Json 
   return out;
 }
 
-/** A PatchOp body (RFC 7644 §3.5.2): ops lower-cased, values normalised per their path. */
+/** The schema's own spelling of the last name in `path` (a full attribute path), or `name` as given. */
+function canonicalName(definition: Definition, path: string, name: string): string {
+  const attribute = attributeAt(definition, path);
+  return attribute?.name && attribute.name.toLowerCase() === name.toLowerCase() ? attribute.name : name;
+}
+
+/**
+ * A PATCH path in the schema's own spelling. RFC 7643 §2.1 makes attribute names case-insensitive
+ * and RFC 7644 §3.10 lets a path carry its schema's URN, core included; SCIMMY's PatchOp matches
+ * neither ("DisplayName" and "urn:…:core:2.0:User:title" answer 400 invalidPath). The core URN is
+ * dropped, an extension's URN and every attribute name take the schema's case; a value filter's
+ * text is left as sent (SCIMMY's filters compare names case-insensitively). A path this cannot
+ * read is returned unchanged, for SCIMMY to refuse with its own message.
+ */
+export function canonicalPath(definition: Definition, path: string): string {
+  const core = (definition as unknown as { id: string }).id;
+  const extensions = ((definition as unknown as { attributes: { id?: unknown; type?: unknown }[] }).attributes ?? [])
+    .filter((a) => typeof a.id === "string" && a.type === undefined)
+    .map((a) => a.id as string);
+  let rest = path;
+  let urn = "";
+  for (const schema of [core, ...extensions]) {
+    if (rest.length > schema.length && rest.slice(0, schema.length + 1).toLowerCase() === `${schema}:`.toLowerCase()) {
+      urn = schema === core ? "" : schema;
+      rest = rest.slice(schema.length + 1);
+      break;
+    }
+  }
+  const match = /^([A-Za-z][\w$-]*)(\[[^\]]*\])?(?:\.([A-Za-z][\w$-]*))?$/.exec(rest);
+  if (!match) return path;
+  const [, attribute, filter = "", sub] = match as unknown as [string, string, string | undefined, string | undefined];
+  const name = canonicalName(definition, urn ? `${urn}:${attribute}` : attribute, attribute);
+  const parent = urn ? `${urn}:${name}` : name;
+  const leaf = sub === undefined ? "" : `.${canonicalName(definition, `${parent}.${sub}`, sub)}`;
+  return `${urn ? `${urn}:` : ""}${name}${filter}${leaf}`;
+}
+
+/** A PatchOp body (RFC 7644 §3.5.2): ops lower-cased, paths in the schema's spelling, values normalised per their path. */
 export function normalisePatchBody(definition: Definition, body: Json): Json {
   if (!isObject(body) || !Array.isArray(body.Operations)) return body;
   const operations = body.Operations.map((operation: unknown) => {
     if (!isObject(operation)) return operation;
     const op = typeof operation.op === "string" ? operation.op.toLowerCase() : operation.op;
-    const path = typeof operation.path === "string" ? operation.path.trim() : operation.path;
+    const path = typeof operation.path === "string" ? canonicalPath(definition, operation.path.trim()) : operation.path;
     let value = operation.value;
     if (typeof path === "string" && path !== "") value = normaliseValue(definition, path, value);
     else if (isObject(value)) value = normaliseResourceBody(definition, value);

@@ -77,9 +77,9 @@ function keysFor(definition: Definition, path: string): string[] | undefined {
     keys.push(parent.name);
   }
   keys.push(leaf.name);
-  // Names exactly as the schema spells them, core attributes without the core URN: SCIMMY's PatchOp
-  // refuses "DisplayName" and "urn:…:core:2.0:User:title" (RFC 7643 §2.1 and RFC 7644 §3.10 allow
-  // both), and this path must answer what SCIMMY answers.
+  // Names exactly as the schema spells them, core attributes without the core URN, as the dialect
+  // normalisation (dialect.ts canonicalPath) leaves them: anything else goes to SCIMMY, whose
+  // PatchOp refuses "DisplayName" and "urn:…:core:2.0:User:title", so both answer alike.
   if (extension === undefined && urn) return undefined;
   if (keys.slice(extension ? 1 : 0).join(".") !== local || (extension && urn![1] !== extension.id)) return undefined;
   return keys;

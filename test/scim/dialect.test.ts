@@ -1,4 +1,4 @@
-import { groupDefinition, normalisePatchBody, normaliseResourceBody, unknownAttributes, userDefinition } from "../../src/scim/dialect.js";
+import { canonicalPath, groupDefinition, normalisePatchBody, normaliseResourceBody, unknownAttributes, userDefinition } from "../../src/scim/dialect.js";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const patch = (...Operations: unknown[]) => ({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations });
@@ -74,5 +74,28 @@ describe("null values (RFC 7643 §2.5: null is unassigned)", () => {
 
   it("does not call an unknown attribute that is null unknown", () => {
     expect(unknownAttributes(userDefinition(), { userName: "x", department: null, manager: null })).toEqual([]);
+  });
+});
+
+describe("PATCH paths in the schema's own spelling (RFC 7643 §2.1, RFC 7644 §3.10)", () => {
+  it.each([
+    ["DisplayName", "displayName"],
+    ["NAME.GIVENNAME", "name.givenName"],
+    ["urn:ietf:params:scim:schemas:core:2.0:User:title", "title"],
+    ["URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER:Name.FamilyName", "name.familyName"],
+    [`${ENTERPRISE}:Department`, `${ENTERPRISE}:department`],
+    ["urn:ietf:params:scim:schemas:extension:ENTERPRISE:2.0:User:Manager", `${ENTERPRISE}:manager`],
+    ['Emails[type eq "work"].Value', 'emails[type eq "work"].value'],
+    ['members[value eq "2819c223-7f76-453a-919d-413861904646"]', 'members[value eq "2819c223-7f76-453a-919d-413861904646"]'],
+  ])("reads %s as %s", (sent, canonical) => {
+    expect(canonicalPath(userDefinition(), sent)).toBe(canonical);
+  });
+
+  it.each(["shoeSize", "urn:example:ext:1.0:User:x", "name.givenName.more", 'emails[type eq "work"'])("leaves %s as sent, for SCIMMY to refuse", (path) => {
+    expect(canonicalPath(userDefinition(), path)).toBe(path);
+  });
+
+  it("is applied to every PATCH operation's path", () => {
+    expect(normalisePatchBody(userDefinition(), patch({ op: "Replace", path: "Active", value: "False" }))).toEqual(patch({ op: "replace", path: "active", value: false }));
   });
 });

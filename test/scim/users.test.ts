@@ -108,6 +108,30 @@ describe("/Users", () => {
     });
   });
 
+  describe("PATCH paths as RFC 7643 §2.1 and RFC 7644 §3.10 allow them", () => {
+    it("accepts attribute names in any case and the core schema's URN, and stores them in the schema's spelling", async () => {
+      const { body: user } = await h.scim.post("/Users", userBody("dora@acme.test")).expect(201);
+      const res = await h.scim
+        .patch(`/Users/${user.id}`, patchBody(
+          { op: "Replace", path: "DisplayName", value: "Dora D" },
+          { op: "add", path: "urn:ietf:params:scim:schemas:core:2.0:User:Title", value: "Engineer" },
+          { op: "replace", path: "NAME.GIVENNAME", value: "Dora" },
+          { op: "add", path: `${ENTERPRISE_USER}:Department`, value: "Finance" },
+        ))
+        .expect(200);
+      expect(res.body).toEqual(expect.objectContaining({ displayName: "Dora D", title: "Engineer", name: expect.objectContaining({ givenName: "Dora" }), [ENTERPRISE_USER]: { department: "Finance" } }));
+      const read = await h.scim.get(`/Users/${user.id}`).expect(200);
+      expect(Object.keys(read.body)).not.toEqual(expect.arrayContaining(["DisplayName", "Title"]));
+      expect(read.body).toEqual(expect.objectContaining({ displayName: "Dora D", title: "Engineer" }));
+    });
+
+    it("refuses a read-only attribute in any case, and changes nothing", async () => {
+      const { body: user } = await h.scim.post("/Users", userBody("ed@acme.test")).expect(201);
+      expectScimError(await h.scim.patch(`/Users/${user.id}`, patchBody({ op: "replace", path: "ID", value: "other" })), 400);
+      expect((await h.scim.get(`/Users/${user.id}`).expect(200)).body.meta.version).toBe('W/"1"');
+    });
+  });
+
   describe("ETags (RFC 7644 §3.14)", () => {
     it("applies a write whose If-Match is current and refuses a stale one with 412", async () => {
       const created = await h.scim.post("/Users", userBody("liam@acme.test")).expect(201);
