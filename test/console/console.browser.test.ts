@@ -148,8 +148,9 @@ describeWithBrowser("the support console in a browser", () => {
 
     // targets with their health: the one refusing its credentials is failing
     await page.getByRole("link", { name: "Targets" }).click();
-    const rows = page.locator("table tbody tr");
-    await rows.first().waitFor();
+    // Wait for the targets' own rows: the held page's rows are still there for a moment after the click.
+    for (const target of ["acme-app", "wiki", "broken-app"]) await page.locator(`table tbody tr[data-target='${target}']`).waitFor();
+    const rows = page.locator("table tbody tr[data-target]");
     const health = await rows.evaluateAll((trs) => trs.map((tr: any) => [tr.dataset.target, tr.dataset.health]));
     expect(health).toEqual(expect.arrayContaining([["acme-app", "healthy"], ["wiki", "healthy"], ["broken-app", "failing"]]));
     await expect(page.locator("tr[data-target='broken-app'] td").nth(4).innerText()).resolves.toBe("1 escalated");
