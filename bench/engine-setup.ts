@@ -16,6 +16,7 @@ import { PROJECT_ROOT, SERVE_NODE_FLAGS } from "../src/paths.js";
 import { openPglite } from "../src/storage/pglite-driver.js";
 import { fakeTargetControl, type FakeTargetControl } from "../test/support/fake-target/control-api.js";
 import { startChild, stopChild } from "./children.js";
+import { patchActiveBody } from "./load.js";
 import { seedBridge } from "./seed-bridge.js";
 import { seedUserName } from "./seed-users.js";
 
@@ -199,10 +200,7 @@ export async function createTarget(bridge: BridgeProcess, spec: TargetSpec): Pro
 /** The ids of the first `users` seeded users. */
 export const userIds = async (bridge: BridgeProcess, users: number): Promise<string[]> => bridge.ids.slice(0, users);
 
-const PATCH_ACTIVE_FALSE = JSON.stringify({
-  schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-  Operations: [{ op: "replace", path: "active", value: false }],
-});
+const PATCH_ACTIVE_FALSE = patchActiveBody(false);
 
 /** PATCH active=false; resolves when the whole response has arrived, with its status. */
 export async function deactivate(bridge: BridgeProcess, id: string): Promise<number> {

@@ -39,7 +39,8 @@ export interface Measurement {
   statusCodes: Record<string, number>;
 }
 
-const patchActiveBody = (active: boolean) =>
+/** A PatchOp body setting `active`. */
+export const patchActiveBody = (active: boolean) =>
   JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "active", value: active }] });
 const PATCH_ACTIVE_FALSE = patchActiveBody(false);
 const PATCH_ACTIVE_TRUE = patchActiveBody(true);

@@ -15,8 +15,17 @@ type Definition = InstanceType<typeof SCIMMYType.Types.SchemaDefinition>;
 type Json = unknown;
 
 
-/** The attribute a path names (filters stripped), or undefined when the schema has none. */
-function attributeAt(definition: Definition, path: string): { type?: string; name?: string; subAttributes?: unknown[]; config?: { multiValued?: boolean } } | undefined {
+/** What SCIMMY's `definition.attribute(path)` answers: an attribute, or for a schema URN the schema itself (`id`, no `type`). */
+export interface SchemaAttribute {
+  id?: string;
+  type?: string;
+  name?: string;
+  subAttributes?: unknown[];
+  config?: { multiValued?: boolean; required?: boolean; mutable?: boolean | string; direction?: string; canonicalValues?: unknown; shadow?: boolean };
+}
+
+/** The attribute a path names (filters stripped), or undefined when the schema has none (SCIMMY throws). */
+export function attributeAt(definition: Definition, path: string): SchemaAttribute | undefined {
   const plain = path.replace(/\[[^\]]*\]/g, "");
   try {
     return definition.attribute(plain) as never;

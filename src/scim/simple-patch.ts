@@ -1,5 +1,6 @@
 import type SCIMMYType from "scimmy";
 import { isObject } from "./canonical-json.js";
+import { attributeAt, type SchemaAttribute } from "./dialect.js";
 
 /**
  * The PATCH an IdP sends on every deprovisioning — `replace active false`, Okta's no-path
@@ -18,12 +19,6 @@ import { isObject } from "./canonical-json.js";
  */
 type Definition = InstanceType<typeof SCIMMYType.Types.SchemaDefinition>;
 
-interface AttributeLike {
-  name: string;
-  type: string;
-  config: { multiValued?: boolean; required?: boolean; mutable?: boolean | string; direction?: string; canonicalValues?: unknown; shadow?: boolean };
-}
-
 /** Where an assignment lands: `[extension URN]?`, attribute, `sub-attribute?`, in stored (canonical) names. */
 interface Assignment {
   keys: string[];
@@ -34,31 +29,22 @@ export type SimplePatch = (resource: Record<string, unknown>) => Record<string, 
 
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/** The attribute at `path`, or undefined when the schema has none (SCIMMY throws). */
-function attributeAt(definition: Definition, path: string): AttributeLike | undefined {
-  try {
-    return definition.attribute(path) as unknown as AttributeLike;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Singular, optional, read-write string or boolean, any value allowed: an assignment is all it takes. */
-function assignable(attribute: AttributeLike | undefined): attribute is AttributeLike {
-  if (!attribute || (attribute.type !== "string" && attribute.type !== "boolean")) return false;
-  const { multiValued, required, mutable, direction, canonicalValues, shadow } = attribute.config;
+function assignable(attribute: SchemaAttribute | undefined): attribute is SchemaAttribute & { name: string; type: string } {
+  if (!attribute?.name || (attribute.type !== "string" && attribute.type !== "boolean")) return false;
+  const { multiValued, required, mutable, direction, canonicalValues, shadow } = attribute.config ?? {};
   return !multiValued && !required && mutable === true && (direction ?? "both") === "both" && !Array.isArray(canonicalValues) && !shadow;
 }
 
 /** The schema a URN names: undefined for the core schema itself (its attributes are top-level). */
 function extensionOf(definition: Definition, urn: string): { id: string } | undefined | false {
-  const named = attributeAt(definition, urn) as unknown as { id?: unknown; type?: unknown } | undefined;
+  const named = attributeAt(definition, urn);
   if (!named || named.type !== undefined || typeof named.id !== "string") return false;
   return named.id === (definition as unknown as { id: string }).id ? undefined : { id: named.id };
 }
 
-/** The stored keys for `path`, or undefined when the path is not a plain attribute or sub-attribute. */
-function keysFor(definition: Definition, path: string): string[] | undefined {
+/** The stored keys for `path` and its attribute, or undefined when the path is not a plain attribute or sub-attribute. */
+function keysFor(definition: Definition, path: string): { keys: string[]; leaf: SchemaAttribute & { type: string } } | undefined {
   if (/[[\]"\s]/.test(path)) return undefined; // value filters and anything odd: SCIMMY's business
   const urn = /^(urn:.+):([^:]+)$/i.exec(path);
   const extension = urn ? extensionOf(definition, urn[1]!) : undefined;
@@ -73,7 +59,7 @@ function keysFor(definition: Definition, path: string): string[] | undefined {
   if (extension) keys.push(extension.id);
   if (parts.length === 2) {
     const parent = attributeAt(definition, urn ? `${urn[1]}:${parts[0]}` : parts[0]!);
-    if (!parent || parent.type !== "complex" || parent.config.multiValued || parent.config.mutable !== true) return undefined;
+    if (!parent?.name || parent.type !== "complex" || parent.config?.multiValued || parent.config?.mutable !== true) return undefined;
     keys.push(parent.name);
   }
   keys.push(leaf.name);
@@ -82,15 +68,13 @@ function keysFor(definition: Definition, path: string): string[] | undefined {
   // PatchOp refuses "DisplayName" and "urn:…:core:2.0:User:title", so both answer alike.
   if (extension === undefined && urn) return undefined;
   if (keys.slice(extension ? 1 : 0).join(".") !== local || (extension && urn![1] !== extension.id)) return undefined;
-  return keys;
+  return { keys, leaf };
 }
 
 function assignmentFor(definition: Definition, path: string, value: unknown): Assignment | undefined {
-  const keys = keysFor(definition, path);
-  if (!keys) return undefined;
-  const attribute = attributeAt(definition, path)!;
-  if (typeof value !== attribute.type) return undefined;
-  return { keys, value: value as string | boolean };
+  const found = keysFor(definition, path);
+  if (!found || typeof value !== found.leaf.type) return undefined;
+  return { keys: found.keys, value: value as string | boolean };
 }
 
 
