@@ -1,4 +1,5 @@
 import winston from "winston";
+import TransportStream from "winston-transport";
 import type { LogLevel } from "./config.js";
 
 export type Logger = winston.Logger;
@@ -31,12 +32,65 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
+/**
+ * winston's own json format configures a new safe-stable-stringify for every line and walks it
+ * with a replacer; after redactFormat a line is plain data, which JSON.stringify writes at a
+ * fraction of the cost. What it cannot write (a BigInt) goes to winston's format.
+ */
+const fallbackJson = winston.format.json();
+/** Where winston's formats leave the finished line (triple-beam's MESSAGE). */
+const MESSAGE = Symbol.for("message");
+const jsonLine = winston.format((info) => {
+  try {
+    (info as unknown as Record<symbol, string>)[MESSAGE] = JSON.stringify(info);
+    return info;
+  } catch {
+    return fallbackJson.transform(info);
+  }
+});
+
+/**
+ * Lines for stdout, written once per turn of the event loop: under load the bridge logs a line per
+ * request, and a write(2) (and the reader's wake-up) per line cost more than formatting it. What
+ * is pending is written synchronously when the process exits, so no line is lost to an exit.
+ */
+class BatchedStdout extends TransportStream {
+  #pending: string[] = [];
+  #scheduled = false;
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    if (this.#pending.length === 0) return;
+    const text = this.#pending.join("");
+    this.#pending = [];
+    process.stdout.write(text);
+  };
+
+  constructor() {
+    super();
+    process.on("exit", this.#flush);
+  }
+
+  override log(info: Record<symbol, string>, next: () => void): void {
+    this.#pending.push(`${info[MESSAGE]}\n`);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+    next();
+  }
+
+  override close(): void {
+    this.#flush();
+    process.off("exit", this.#flush);
+  }
+}
+
 /** The root logger: JSON lines on stdout. Everyone else takes a child: `log.child({ module: "scim" })`. */
 export function createLogger(level: LogLevel = "info", stream?: NodeJS.WritableStream): Logger {
   return winston.createLogger({
     level,
-    format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json()),
-    transports: [stream ? new winston.transports.Stream({ stream }) : new winston.transports.Console()],
+    format: winston.format.combine(winston.format.timestamp(), redactFormat(), jsonLine()),
+    transports: [stream ? new winston.transports.Stream({ stream }) : new BatchedStdout()],
   });
 }
 

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { execWire, type WireResult } from "./pglite-wire.js";
 
 export type Request =
   | { id: number; kind: "query"; text: string; values: unknown[]; txId?: string; begin?: boolean }
@@ -87,11 +88,11 @@ async function statementName(text: string): Promise<string | undefined> {
   if (prepared.size >= PREPARED_MAX) {
     const [oldest, oldName] = prepared.entries().next().value as [string, string];
     prepared.delete(oldest);
-    await database.exec(`deallocate ${oldName}`);
+    await execWire(database, `deallocate ${oldName}`);
   }
   const name = `scim_bridge_${++preparedSerial}`;
   try {
-    await database.exec(`prepare ${name} as ${text}`);
+    await execWire(database, `prepare ${name} as ${text}`);
   } catch (error) {
     // 42P18: a parameter whose type only its value tells (e.g. in a select list): send it inline.
     if ((error as { code?: string }).code === "42P18") {
@@ -110,15 +111,14 @@ async function sqlFor(text: string, values: readonly unknown[]): Promise<string>
   return name ? `execute ${name}(${values.map(literal).join(", ")})` : inline(text, values);
 }
 
-type ExecResult = { rows: unknown[]; rowCount?: number; affectedRows?: number };
-/** rowCount is the statement's own count (SELECT n, UPDATE n…); affectedRows sums writes only. */
-const counted = (result: ExecResult | undefined): { rows: Record<string, unknown>[]; rowCount: number } => ({
-  rows: (result?.rows ?? []) as Record<string, unknown>[],
-  rowCount: result?.rowCount ?? result?.affectedRows ?? result?.rows.length ?? 0,
+/** rowCount is the statement's own count (SELECT n, UPDATE n…). */
+const counted = (result: WireResult | undefined): { rows: Record<string, unknown>[]; rowCount: number } => ({
+  rows: result?.rows ?? [],
+  rowCount: result?.rowCount ?? result?.rows.length ?? 0,
 });
 
 async function run(text: string, values: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number }> {
-  const results = (await database.exec(await sqlFor(text, values))) as ExecResult[];
+  const results = await execWire(database, await sqlFor(text, values));
   return counted(results[results.length - 1]);
 }
 const port = parentPort!;
@@ -149,12 +149,12 @@ async function handle(message: Request): Promise<Reply> {
   switch (message.kind) {
     case "begin":
       await acquire(message.txId);
-      await database.exec("begin");
+      await execWire(database, "begin");
       return { id, ok: true };
     case "commit":
     case "rollback":
       try {
-        await database.exec(message.kind);
+        await execWire(database, message.kind);
       } finally {
         release();
       }
@@ -170,19 +170,19 @@ async function handle(message: Request): Promise<Reply> {
       try {
         const parts: string[] = [];
         for (const statement of message.statements) parts.push(await sqlFor(statement.text, statement.values));
-        let results: ExecResult[];
+        let results: WireResult[];
         try {
-          results = parts.length === 0 ? [] : ((await database.exec((own ? "" : "begin;\n") + parts.join(";\n"))) as ExecResult[]).slice(own ? 0 : 1);
+          results = parts.length === 0 ? [] : (await execWire(database, (own ? "" : "begin;\n") + parts.join(";\n"))).slice(own ? 0 : 1);
         } catch (error) {
-          if (!own) await database.exec("rollback").catch(() => {});
+          if (!own) await execWire(database, "rollback").catch(() => {});
           throw error;
         }
         const failed = message.statements.findIndex((statement, index) => statement.expectOne && counted(results[index]).rowCount !== 1);
         if (failed >= 0) {
-          if (!own) await database.exec("rollback");
+          if (!own) await execWire(database, "rollback");
           throw Object.assign(new Error(`batch statement ${failed + 1} found no row`), { code: "SB001", detail: String(failed) });
         }
-        if (!own && parts.length > 0) await database.exec("commit");
+        if (!own && parts.length > 0) await execWire(database, "commit");
         return { id, ok: true, results: results.map(counted) };
       } finally {
         if (!own) release();
@@ -192,7 +192,7 @@ async function handle(message: Request): Promise<Reply> {
       // The first statement of a transaction carries its begin: one message, not two.
       if (message.begin && message.txId) {
         await acquire(message.txId);
-        await database.exec("begin");
+        await execWire(database, "begin");
       }
       // A statement outside any transaction briefly holds the database like a transaction would.
       const own = message.txId !== undefined && message.txId === holder;
@@ -200,7 +200,7 @@ async function handle(message: Request): Promise<Reply> {
       if (solo) await acquire(solo);
       try {
         if (message.kind === "exec") {
-          await database.exec(message.text);
+          await execWire(database, message.text);
           return { id, ok: true };
         }
         const result = await run(message.text, message.values);
