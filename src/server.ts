@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { createServer, type Server } from "node:http";
 import { baseUrl, type Config } from "./config.js";
-import { createApp, SCIM_PATH } from "./http/app.js";
+import { createHandler, SCIM_PATH } from "./http/app.js";
 import type { Logger } from "./log.js";
 import { createScimAuthenticator } from "./scim/auth.js";
 import { changeRecorders, type ChangeRecorder } from "./scim/changes.js";
@@ -81,7 +81,7 @@ export async function startBridge(config: Config, options: StartOptions): Promis
     ? receiptIssuer({ db, box: secrets, log: log.child({ module: "receipts" }), publicUrl: () => config.publicUrl ?? listeningUrl, clock: engine.clock })
     : undefined;
   const authenticator = createScimAuthenticator(db, log.child({ module: "auth" }));
-  const app = createApp({
+  const handler = createHandler({
     db,
     log,
     authenticator,
@@ -91,7 +91,7 @@ export async function startBridge(config: Config, options: StartOptions): Promis
     limits: { maxResults: config.maxResults, bulkMaxOperations: config.bulkMaxOperations, maxBodyBytes: config.maxBodyBytes },
     publicUrl: config.publicUrl,
   });
-  const server = createServer(app);
+  const server = createServer(handler);
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,8 +1,10 @@
+import type { RequestListener } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { adminRouter } from "../admin/router.js";
 import { scimRouter, type ScimRouterDeps } from "../scim/router.js";
 import { migrationStatus } from "../storage/migrate.js";
 import { requestLog } from "./request-log.js";
+import { scimFastLane } from "./scim-fast-lane.js";
 import type { Registry } from "prom-client";
 import type { Clock } from "../engine/clock.js";
 import type { ConnectorRegistry } from "../engine/registry.js";
@@ -28,6 +30,16 @@ export interface AppEngine {
 
 /** What the HTTP surfaces need: what the SCIM router does (the admin API takes a subset), and the engine. */
 export type AppDeps = ScimRouterDeps & { engine?: AppEngine };
+
+/**
+ * The bridge's request listener: the IdPs' list lookups on the fast lane (scim-fast-lane.ts),
+ * everything else on the express app.
+ */
+export function createHandler(deps: AppDeps): RequestListener {
+  const { db, authenticator, recorder, limits, publicUrl } = deps;
+  const log = deps.log.child({ module: "scim" });
+  return scimFastLane({ db, log, authenticator, recorder, limits, publicUrl, httpLog: deps.log.child({ module: "http" }), scimPath: SCIM_PATH }, createApp(deps));
+}
 
 /** The HTTP surfaces: /scim/v2 for IdPs, /admin/api for people, /healthz and /readyz for orchestrators. */
 export function createApp(deps: AppDeps): express.Express {

@@ -1,7 +1,16 @@
-import type { Request, Response } from "express";
+import type { Request } from "express";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
 import type { ChangeRecorder } from "./changes.js";
+
+/**
+ * What a handler may do to the answer besides its body: set headers (ETag, Location), and note in
+ * `locals` what the request concerned for its log line (`scimId`). An express Response is one.
+ */
+export interface AnswerHeaders {
+  setHeader(name: string, value: string): unknown;
+  locals: Record<string, unknown>;
+}
 
 /**
  * What SCIMMY hands our ingress/egress/degress handlers (scimmy-routers' `context(req)`): the
@@ -13,7 +22,7 @@ export interface ScimContext {
   db: Db;
   recorder: ChangeRecorder;
   log: Logger;
-  res: Response;
+  res: AnswerHeaders;
   /** The request's If-Match header (RFC 7644 §3.14), checked inside the write's transaction. */
   ifMatch: string | undefined;
   /** False when the request excluded `members` (Entra: `excludedAttributes=members`). */

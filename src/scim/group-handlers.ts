@@ -40,7 +40,7 @@ async function requestedMembers(db: Db, connectionId: string, instance: Record<s
 function announce(ctx: ScimContext, record: GroupRecord, created: boolean): void {
   if (ctx.bulk) return;
   ctx.res.setHeader("ETag", weakEtag(record.version));
-  if (created) ctx.res.location(`${SCIMMY.Resources.Group.basepath()}/${record.id}`);
+  if (created) ctx.res.setHeader("Location", `${SCIMMY.Resources.Group.basepath()}/${record.id}`);
   ctx.res.locals.scimId = record.id;
 }
 

@@ -1,5 +1,4 @@
 import express, { type NextFunction, type Request, type Response } from "express";
-import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
@@ -9,9 +8,10 @@ import { scimOf, type ScimContext } from "./context.js";
 import { declareSchemas } from "./declare.js";
 import { groupDefinition, normalisePatchBody, normaliseResourceBody, unknownAttributes, userDefinition } from "./dialect.js";
 import { registerGroupHandlers } from "./group-handlers.js";
-import { listResources, searchAll, wanted, type ListParams } from "./lists.js";
+import { listResources, searchAll, type ListParams } from "./lists.js";
 import { resourceRoutes } from "./resource-routes.js";
-import { describeScimError, errorBody, scimError } from "./scim-error.js";
+import { errorBody, scimError } from "./scim-error.js";
+import { authenticateScim, isRefusal, scimFailure, useBasepath } from "./edge.js";
 import { configureServiceProvider, type ScimLimits } from "./service-provider-config.js";
 import { registerUserHandlers } from "./user-handlers.js";
 
@@ -68,32 +68,15 @@ export function scimRouter(deps: ScimRouterDeps): express.Router {
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     res.setHeader("Content-Type", "application/scim+json");
     // meta.location for our own routes (scimmy-routers sets the same for its routes)
-    const location = baseUri(req) + req.baseUrl;
-    SCIMMY.Resources.User.basepath(location);
-    SCIMMY.Resources.Group.basepath(location);
-    try {
-      const result = await deps.authenticator.authenticate(req.headers.authorization);
-      if (!result.ok) {
-        res.setHeader("WWW-Authenticate", 'Bearer realm="scim-bridge"');
-        return sendError(res, 401, null, result.detail);
-      }
-      res.locals.connectionId = result.connectionId;
-      const query = req.query as Record<string, unknown>;
-      const ctx: ScimContext = {
-        connectionId: result.connectionId,
-        db: deps.db,
-        recorder: deps.recorder,
-        log: deps.log,
-        res,
-        ifMatch: req.headers["if-match"],
-        withMembers: wanted("members", { attributes: query.attributes as string | undefined, excludedAttributes: query.excludedAttributes as string | undefined }),
-      };
-      (req as unknown as { scim: ScimContext }).scim = ctx;
-      next();
-    } catch (error) {
-      deps.log.error("SCIM authentication could not complete", { error });
-      sendError(res, 503, null, "The bridge cannot reach its database; retry later");
+    useBasepath(baseUri(req) + req.baseUrl);
+    const head = { authorization: req.headers.authorization, ifMatch: req.headers["if-match"], query: req.query as Record<string, unknown> };
+    const outcome = await authenticateScim(deps, head, res);
+    if (isRefusal(outcome)) {
+      for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
+      return void res.status(outcome.status).type("application/scim+json").send(outcome.body);
     }
+    (req as unknown as { scim: ScimContext }).scim = outcome;
+    next();
   });
 
   // Normalise what IdPs really send, and refuse attributes we would otherwise drop silently.
@@ -164,11 +147,8 @@ export function scimRouter(deps: ScimRouterDeps): express.Router {
       deps.log.error("SCIM request failed after its answer was sent", { path: req.path, error });
       return;
     }
-    const scim = describeScimError(error);
-    if (scim) return res.status(scim.status).type("application/scim+json").send(scim.body);
-    if (error instanceof TypeError) return sendError(res, 400, "invalidValue", error.message);
-    deps.log.error("unexpected error on SCIM route", { path: req.path, error, stack: (error as Error)?.stack });
-    sendError(res, 500, null, "Internal error; the bridge has logged it");
+    const failure = scimFailure(error, deps.log, req.path);
+    res.status(failure.status).type("application/scim+json").send(failure.body);
   });
   return router;
 }

@@ -23,7 +23,7 @@ export function userResource(record: UserRecord, groups?: { value: string; displ
 function announce(ctx: ScimContext, record: UserRecord, created: boolean): void {
   if (ctx.bulk) return;
   ctx.res.setHeader("ETag", weakEtag(record.version));
-  if (created) ctx.res.location(`${SCIMMY.Resources.User.basepath()}/${record.id}`);
+  if (created) ctx.res.setHeader("Location", `${SCIMMY.Resources.User.basepath()}/${record.id}`);
   ctx.res.locals.scimId = record.id;
 }
 

@@ -1,6 +1,6 @@
-import type express from "express";
+import type { RequestListener } from "node:http";
 import request from "supertest";
-import { createApp, type AppEngine } from "../../src/http/app.js";
+import { createHandler, type AppEngine } from "../../src/http/app.js";
 import { silentLogger, type Logger } from "../../src/log.js";
 import { createScimAuthenticator } from "../../src/scim/auth.js";
 import { changeRecorders, memoryRecorder, type ChangeRecorder, type ScimChange } from "../../src/scim/changes.js";
@@ -19,7 +19,8 @@ export const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 export interface ScimHarness {
   db: Db;
-  app: express.Express;
+  /** The bridge's request listener, as the server runs it: the SCIM fast lane, then the express app. */
+  app: RequestListener;
   /** Bearer token of the connection named "acme". */
   token: string;
   connectionId: string;
@@ -41,7 +42,7 @@ export interface ScimClient {
   delete(path: string): request.Test;
 }
 
-export function scimClient(app: express.Express, token: string): ScimClient {
+export function scimClient(app: RequestListener, token: string): ScimClient {
   const auth = (t: request.Test) => t.set("Authorization", `Bearer ${token}`);
   const withBody = (t: request.Test, body: unknown) => (body === undefined ? t : t.set("Content-Type", SCIM_JSON).send(JSON.stringify(body)));
   return {
@@ -72,7 +73,7 @@ export async function scimHarness(options: HarnessOptions = {}): Promise<ScimHar
   const { token: adminToken } = await createAdminToken(db, { name: "test-admin", role: "admin" });
   const authenticator = createScimAuthenticator(db, log);
   const recorders = [recorder, ...(options.recorders ?? [])];
-  const app = createApp({
+  const app = createHandler({
     db,
     log,
     authenticator,

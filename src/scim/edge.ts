@@ -1,0 +1,77 @@
+/**
+ * What every SCIM request goes through before and after its route, whichever HTTP layer carries
+ * it (the express router in router.ts, or the fast lane in src/http/scim-fast-lane.ts):
+ * authentication into a context, the resources' base path, and the rendering of failures.
+ */
+import SCIMMY from "scimmy";
+import type { Logger } from "../log.js";
+import type { Db } from "../storage/db.js";
+import type { ScimAuthenticator } from "./auth.js";
+import type { ChangeRecorder } from "./changes.js";
+import type { AnswerHeaders, ScimContext } from "./context.js";
+import { wanted } from "./lists.js";
+import { describeScimError, errorBody } from "./scim-error.js";
+
+export interface ScimEdgeDeps {
+  db: Db;
+  log: Logger;
+  authenticator: ScimAuthenticator;
+  recorder: ChangeRecorder;
+}
+
+/** The answer to a request that cannot go on: its status, extra headers, and §3.12 body. */
+export interface ScimRefusal {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+/** What a request carries that the edge reads. */
+export interface ScimRequestHead {
+  authorization: string | undefined;
+  ifMatch: string | undefined;
+  query: Record<string, unknown>;
+}
+
+/**
+ * Sets where SCIMMY says resources live (meta.location). SCIMMY keeps it process-wide, so it is
+ * set on every request from that request's base.
+ */
+export function useBasepath(location: string): void {
+  SCIMMY.Resources.User.basepath(location);
+  SCIMMY.Resources.Group.basepath(location);
+}
+
+/** The connection the request speaks for, as the context its route runs with; or the refusal. */
+export async function authenticateScim(deps: ScimEdgeDeps, head: ScimRequestHead, answer: AnswerHeaders): Promise<ScimContext | ScimRefusal> {
+  try {
+    const result = await deps.authenticator.authenticate(head.authorization);
+    if (!result.ok) return { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="scim-bridge"' }, body: errorBody(401, null, result.detail) };
+    answer.locals.connectionId = result.connectionId;
+    const attributes = head.query.attributes as string | undefined;
+    const excludedAttributes = head.query.excludedAttributes as string | undefined;
+    return {
+      connectionId: result.connectionId,
+      db: deps.db,
+      recorder: deps.recorder,
+      log: deps.log,
+      res: answer,
+      ifMatch: head.ifMatch,
+      withMembers: wanted("members", { attributes, excludedAttributes }),
+    };
+  } catch (error) {
+    deps.log.error("SCIM authentication could not complete", { error });
+    return { status: 503, headers: {}, body: errorBody(503, null, "The bridge cannot reach its database; retry later") };
+  }
+}
+
+export const isRefusal = (outcome: ScimContext | ScimRefusal): outcome is ScimRefusal => "status" in outcome;
+
+/** Status and §3.12 body for an error thrown on a SCIM route: never a stack, SQL or token. */
+export function scimFailure(error: unknown, log: Logger, path: string): { status: number; body: Record<string, unknown> } {
+  const scim = describeScimError(error);
+  if (scim) return scim;
+  if (error instanceof TypeError) return { status: 400, body: errorBody(400, "invalidValue", error.message) };
+  log.error("unexpected error on SCIM route", { path, error, stack: (error as Error)?.stack });
+  return { status: 500, body: errorBody(500, null, "Internal error; the bridge has logged it") };
+}
