@@ -49,19 +49,28 @@ const jsonLine = winston.format((info) => {
   }
 });
 
+/** How long a line may wait for others before stdout is written (Default: 20 ms). */
+const FLUSH_MS = 20;
+/** Pending text that is written at once, without waiting. */
+const FLUSH_BYTES = 64 * 1024;
+
 /**
- * Lines for stdout, written once per turn of the event loop: under load the bridge logs a line per
- * request, and a write(2) (and the reader's wake-up) per line cost more than formatting it. What
- * is pending is written synchronously when the process exits, so no line is lost to an exit.
+ * Lines for stdout, gathered for up to FLUSH_MS and written together: under load the bridge logs
+ * a line per request, and a write(2) per line (with the reader's wake-up) cost more than
+ * formatting it. What is pending is written synchronously when the process exits, and a
+ * collector sees each line at most FLUSH_MS late.
  */
 class BatchedStdout extends TransportStream {
   #pending: string[] = [];
-  #scheduled = false;
+  #bytes = 0;
+  #timer: NodeJS.Timeout | undefined;
   readonly #flush = (): void => {
-    this.#scheduled = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#pending.length === 0) return;
     const text = this.#pending.join("");
     this.#pending = [];
+    this.#bytes = 0;
     process.stdout.write(text);
   };
 
@@ -71,11 +80,11 @@ class BatchedStdout extends TransportStream {
   }
 
   override log(info: Record<symbol, string>, next: () => void): void {
-    this.#pending.push(`${info[MESSAGE]}\n`);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    const line = `${info[MESSAGE]}\n`;
+    this.#pending.push(line);
+    this.#bytes += line.length;
+    if (this.#bytes >= FLUSH_BYTES) this.#flush();
+    else this.#timer ??= setTimeout(this.#flush, FLUSH_MS).unref();
     next();
   }
 

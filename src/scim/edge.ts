@@ -67,6 +67,23 @@ export async function authenticateScim(deps: ScimEdgeDeps, head: ScimRequestHead
 
 export const isRefusal = (outcome: ScimContext | ScimRefusal): outcome is ScimRefusal => "status" in outcome;
 
+/**
+ * The answer to a body the JSON parser refused, from its error's `type` and `status` (body-parser
+ * raises http-errors); undefined for errors that are not the parser's.
+ */
+export function bodyRefusal(error: { type?: unknown; status?: unknown } | undefined, maxBodyBytes: number): ScimRefusal | undefined {
+  const refuse = (status: number, scimType: string | null, detail: string): ScimRefusal => ({ status, headers: {}, body: errorBody(status, scimType, detail) });
+  const type = error?.type;
+  if (type === "entity.too.large") return refuse(413, null, `The request body exceeds ${maxBodyBytes} bytes`);
+  if (type === "entity.parse.failed") return refuse(400, "invalidSyntax", "The request body is not valid JSON");
+  if (type === "charset.unsupported" || type === "encoding.unsupported") return refuse(415, null, "Send the body as UTF-8 JSON");
+  // e.g. a gzip body that does not inflate, or one shorter than its Content-Length
+  if (typeof error?.status === "number" && error.status >= 400 && error.status < 500) {
+    return refuse(error.status, error.status === 400 ? "invalidSyntax" : null, "The request body could not be read: check its Content-Encoding and Content-Length");
+  }
+  return undefined;
+}
+
 /** Status and §3.12 body for an error thrown on a SCIM route: never a stack, SQL or token. */
 export function scimFailure(error: unknown, log: Logger, path: string): { status: number; body: Record<string, unknown> } {
   const scim = describeScimError(error);

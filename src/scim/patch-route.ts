@@ -56,49 +56,62 @@ export function addMissingValuePathTargets(body: unknown, currentOf: () => Recor
  * applied directly and stored by the same write.
  */
 export function patchRoute(kind: "User" | "Group") {
-  const Resource = kind === "User" ? SCIMMY.Resources.User : SCIMMY.Resources.Group;
-  const Schema = kind === "User" ? SCIMMY.Schemas.User : SCIMMY.Schemas.Group;
-  const write = kind === "User" ? writeUser : writeGroup;
+  const patch = patcher(kind);
   return async (req: Request, res: Response, next: (error?: unknown) => void): Promise<void> => {
-    const base = scimOf(req);
-    const id = req.params.id as string;
     try {
-      if (!isObject(req.body)) throw scimError(400, "invalidSyntax", "PatchOp request expected message body to be single complex value");
-      const query = req.query as Record<string, unknown>;
-      // Validates attributes/excludedAttributes when the request narrows its answer.
-      const shaped = unnarrowed(query) ? undefined : new Resource(id, query as Record<string, string>);
-      const simple = kind === "User" && !shaped ? simplePatch(userDefinition(), req.body) : undefined;
-      await patchLock.run(`${base.connectionId}/${kind}/${id}`, async () => {
-        for (let attempt = 1; ; attempt++) {
-          const ctx: ScimContext = { ...base, patch: {} };
-          try {
-            if (simple) {
-              const before = await readUserForPatch(ctx, id);
-              await writeUser(ctx, id, simple(before.resource));
-              res.status(200).send(userJson(ctx.written as UserRecord, Resource.basepath() as string));
-              return;
-            }
-            const current = (await new Resource(id).read(ctx)) as unknown as InstanceType<typeof Schema>;
-            const body = addMissingValuePathTargets(req.body, () => JSON.parse(JSON.stringify(current)) as Record<string, unknown>);
-            const patched = await new SCIMMY.Messages.PatchOp(body as never).apply(current as never, async (instance: unknown) =>
-              write(ctx, id, new Schema(instance as never, "in")),
-            );
-            if (!unnarrowed(query)) {
-              res.status(200).send(withSchemas(new Schema((patched ?? current) as never, "out", Resource.basepath() as string, shaped?.attributes), kind));
-            } else if (kind === "Group") {
-              res.status(204).end();
-            } else {
-              res.status(200).send(userJson(ctx.written as UserRecord, Resource.basepath() as string));
-            }
-            return;
-          } catch (error) {
-            if (!(error instanceof RetryPatch) || attempt >= PATCH_ATTEMPTS) throw error;
-            await pause(Math.random() * 5 * attempt); // jitter: two replicas must not collide again in step
-          }
-        }
-      });
+      const answer = await patch(req.params.id as string, req.body, req.query as Record<string, unknown>, scimOf(req));
+      if (answer.body === undefined) res.status(answer.status).end();
+      else res.status(answer.status).send(answer.body);
     } catch (error) {
       next(error);
     }
+  };
+}
+
+/** What a PATCH answers: its status, and the resource unless it is 204. */
+export interface PatchAnswer {
+  status: 200 | 204;
+  body?: Record<string, unknown>;
+}
+
+/**
+ * PATCH of one resource, whatever carries the request: the id, the (normalised) PatchOp body,
+ * the query (attributes/excludedAttributes) and the request's context. Throws what the route
+ * renders as a SCIM error.
+ */
+export function patcher(kind: "User" | "Group"): (id: string, requestBody: unknown, query: Record<string, unknown>, base: ScimContext) => Promise<PatchAnswer> {
+  const Resource = kind === "User" ? SCIMMY.Resources.User : SCIMMY.Resources.Group;
+  const Schema = kind === "User" ? SCIMMY.Schemas.User : SCIMMY.Schemas.Group;
+  const write = kind === "User" ? writeUser : writeGroup;
+  return async (id, requestBody, query, base) => {
+    if (!isObject(requestBody)) throw scimError(400, "invalidSyntax", "PatchOp request expected message body to be single complex value");
+    // Validates attributes/excludedAttributes when the request narrows its answer.
+    const shaped = unnarrowed(query) ? undefined : new Resource(id, query as Record<string, string>);
+    const simple = kind === "User" && !shaped ? simplePatch(userDefinition(), requestBody) : undefined;
+    return patchLock.run(`${base.connectionId}/${kind}/${id}`, async (): Promise<PatchAnswer> => {
+      for (let attempt = 1; ; attempt++) {
+        const ctx: ScimContext = { ...base, patch: {} };
+        try {
+          if (simple) {
+            const before = await readUserForPatch(ctx, id);
+            await writeUser(ctx, id, simple(before.resource));
+            return { status: 200, body: userJson(ctx.written as UserRecord, Resource.basepath() as string) };
+          }
+          const current = (await new Resource(id).read(ctx)) as unknown as InstanceType<typeof Schema>;
+          const body = addMissingValuePathTargets(requestBody, () => JSON.parse(JSON.stringify(current)) as Record<string, unknown>);
+          const patched = await new SCIMMY.Messages.PatchOp(body as never).apply(current as never, async (instance: unknown) =>
+            write(ctx, id, new Schema(instance as never, "in")),
+          );
+          if (!unnarrowed(query)) {
+            return { status: 200, body: withSchemas(new Schema((patched ?? current) as never, "out", Resource.basepath() as string, shaped?.attributes), kind) as Record<string, unknown> };
+          }
+          if (kind === "Group") return { status: 204 };
+          return { status: 200, body: userJson(ctx.written as UserRecord, Resource.basepath() as string) };
+        } catch (error) {
+          if (!(error instanceof RetryPatch) || attempt >= PATCH_ATTEMPTS) throw error;
+          await pause(Math.random() * 5 * attempt); // jitter: two replicas must not collide again in step
+        }
+      }
+    });
   };
 }

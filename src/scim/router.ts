@@ -11,7 +11,7 @@ import { registerGroupHandlers } from "./group-handlers.js";
 import { listResources, searchAll, type ListParams } from "./lists.js";
 import { resourceRoutes } from "./resource-routes.js";
 import { errorBody, scimError } from "./scim-error.js";
-import { authenticateScim, isRefusal, scimFailure, useBasepath } from "./edge.js";
+import { authenticateScim, bodyRefusal, isRefusal, scimFailure, useBasepath } from "./edge.js";
 import { configureServiceProvider, type ScimLimits } from "./service-provider-config.js";
 import { registerUserHandlers } from "./user-handlers.js";
 
@@ -57,11 +57,9 @@ export function scimRouter(deps: ScimRouterDeps): express.Router {
   });
   router.use(express.json({ type: SCIM_TYPES, limit: deps.limits.maxBodyBytes, strict: false }));
   router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const type = (error as { type?: string }).type;
-    if (type === "entity.too.large") return sendError(res, 413, null, `The request body exceeds ${deps.limits.maxBodyBytes} bytes`);
-    if (type === "entity.parse.failed") return sendError(res, 400, "invalidSyntax", "The request body is not valid JSON");
-    if (type === "charset.unsupported" || type === "encoding.unsupported") return sendError(res, 415, null, "Send the body as UTF-8 JSON");
-    next(error);
+    const refusal = bodyRefusal(error as { type?: unknown; status?: unknown }, deps.limits.maxBodyBytes);
+    if (!refusal) return next(error);
+    res.status(refusal.status).type("application/scim+json").send(refusal.body);
   });
 
   const baseUri = (req: Request) => deps.publicUrl ?? `${req.protocol}://${req.get("host") ?? "localhost"}`;

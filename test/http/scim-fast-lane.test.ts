@@ -209,3 +209,146 @@ describe("SCIM fast lane without PUBLIC_URL", () => {
     }
   });
 });
+
+const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const ops = (...Operations: Record<string, unknown>[]) => ({ schemas: [PATCH], Operations });
+
+describe("SCIM fast lane PATCH", () => {
+  let l: Lanes;
+  /** Two users alike but for their userName: one is patched on the fast lane, its twin through express. */
+  let twins: { fast: { id: string; userName: string }; express: { id: string; userName: string } };
+  let groups: { fast: string; express: string };
+  let memberId: string;
+
+  beforeAll(async () => {
+    l = await lanes({ publicUrl: "https://bridge.test" });
+    const scim = scimClient(l.express, l.token);
+    const user = async (userName: string) => {
+      const res = await scim.post("/Users", userBody(userName, { name: { givenName: "Twin", familyName: "Tester" }, title: "Engineer" })).expect(201);
+      return { id: res.body.id as string, userName };
+    };
+    twins = { fast: await user("twin-fast@example.com"), express: await user("twin-express@example.com") };
+    memberId = (await user("member@example.com")).id;
+    const group = async (displayName: string) => (await scim.post("/Groups", { schemas: [CORE_GROUP], displayName }).expect(201)).body.id as string;
+    groups = { fast: await group("Ops"), express: await group("Ops") };
+    l.fellBack.length = 0;
+  });
+  afterAll(async () => {
+    await l.close();
+  });
+
+  /** The answer with the twin's own id, userName, times and location written as placeholders. */
+  const normalised = (answer: Awaited<ReturnType<typeof seen>>, twin: { id: string; userName?: string }) =>
+    JSON.parse(
+      JSON.stringify(answer)
+        .replaceAll(twin.id, "<id>")
+        .replaceAll(twin.userName ?? "\u0000", "<userName>")
+        .replace(/"(created|lastModified)":"[^"]+"/g, '"$1":"<time>"'),
+    ) as unknown;
+
+  const patchBoth = async (body: string, options: { contentType?: string; ifMatch?: string; query?: string; authorization?: string | null } = {}) => {
+    const send = (app: RequestListener, id: string) => {
+      let test = request(app).patch(`${SCIM_PATH}/Users/${id}${options.query ?? ""}`).set("Content-Type", options.contentType ?? SCIM_JSON);
+      if (options.authorization !== null) test = test.set("Authorization", options.authorization ?? `Bearer ${l.token}`);
+      if (options.ifMatch) test = test.set("If-Match", options.ifMatch);
+      return seen(test.send(body));
+    };
+    const fast = await send(l.fast, twins.fast.id);
+    const reference = await send(l.express, twins.express.id);
+    return { fast: normalised(fast, twins.fast), reference: normalised(reference, twins.express), status: fast.status };
+  };
+
+  it.each([
+    ["Okta's no-path deactivation", ops({ op: "replace", value: { active: false } }), 200],
+    ["Entra's capitalised op with a \"True\" string", ops({ op: "Replace", path: "active", value: "True" }), 200],
+    ["an RFC path assignment", ops({ op: "replace", path: "title", value: "Manager" }), 200],
+    ["Entra's no-path object with paths for keys", ops({ op: "Replace", value: { "name.givenName": "Renamed", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "R&D" } }), 200],
+    ["an add of an email by value path", ops({ op: "add", path: "emails", value: [{ type: "home", value: "home@example.com" }] }), 200],
+    ["a remove", ops({ op: "remove", path: "title" }), 200],
+    ["an op SCIMMY refuses", ops({ op: "explode", path: "title", value: "x" }), 400],
+    ["an unknown attribute", ops({ op: "replace", path: "shoeSize", value: 9 }), 400],
+    ["a body without Operations", { schemas: [PATCH] }, 400],
+    ["a body that is not an object", [1, 2], 400],
+  ])("applies %s as the express app does, without it", async (_name, body, status) => {
+    const { fast, reference, status: got } = await patchBoth(JSON.stringify(body));
+    expect(fast).toEqual(reference);
+    expect(got).toBe(status);
+    expect(l.fellBack).toEqual([]);
+  });
+
+  it("answers as the express app does for bodies that are not JSON, empty bodies, narrowed answers, stale ETags and no credentials", async () => {
+    const cases = [
+      ["{not json", {}],
+      ["", {}],
+      [JSON.stringify(ops({ op: "replace", path: "active", value: true })), { query: "?attributes=userName,active" }],
+      [JSON.stringify(ops({ op: "replace", path: "active", value: false })), { ifMatch: 'W/"1"' }],
+      [JSON.stringify(ops({ op: "replace", path: "active", value: false })), { authorization: null }],
+      ["{not json", { authorization: null }],
+      [JSON.stringify(ops({ op: "replace", path: "active", value: false })), { contentType: "application/json; charset=utf-8" }],
+    ] as const;
+    const statuses: number[] = [];
+    for (const [body, options] of cases) {
+      const { fast, reference, status } = await patchBoth(body, options);
+      expect(fast).toEqual(reference);
+      statuses.push(status);
+    }
+    expect(statuses).toEqual([400, 400, 200, 412, 401, 400, 200]);
+    expect(l.fellBack).toEqual([]);
+  });
+
+  it("answers 404 for an unknown user as the express app does", async () => {
+    const path = `${SCIM_PATH}/Users/00000000-0000-4000-8000-000000000000`;
+    const body = JSON.stringify(ops({ op: "replace", path: "active", value: false }));
+    const send = (app: RequestListener) => seen(request(app).patch(path).set("Authorization", `Bearer ${l.token}`).set("Content-Type", SCIM_JSON).send(body));
+    const fast = await send(l.fast);
+    expect(fast).toEqual(await send(l.express));
+    expect(fast.status).toBe(404);
+  });
+
+  it("changes a group's members as the express app does: 204, then the same group", async () => {
+    const steps = [
+      ops({ op: "Add", path: "members", value: [{ value: memberId }] }),
+      ops({ op: "Replace", path: "displayName", value: "Operations" }),
+      ops({ op: "Remove", path: "members", value: [{ value: memberId }] }),
+    ];
+    for (const step of steps) {
+      const send = (app: RequestListener, id: string) => seen(request(app).patch(`${SCIM_PATH}/Groups/${id}`).set("Authorization", `Bearer ${l.token}`).set("Content-Type", SCIM_JSON).send(JSON.stringify(step)));
+      const fast = await send(l.fast, groups.fast);
+      const reference = await send(l.express, groups.express);
+      expect(normalised(fast, { id: groups.fast })).toEqual(normalised(reference, { id: groups.express }));
+      expect(fast.status).toBe(204);
+      const read = (id: string) => seen(request(l.express).get(`${SCIM_PATH}/Groups/${id}`).set("Authorization", `Bearer ${l.token}`));
+      expect(normalised(await read(groups.fast), { id: groups.fast })).toEqual(normalised(await read(groups.express), { id: groups.express }));
+    }
+    expect(l.fellBack.filter((r) => r.startsWith("PATCH"))).toEqual([]);
+  });
+
+  it("records the change through the same seam as the express app (the engine's deactivation)", async () => {
+    const scim = scimClient(l.fast, l.token);
+    const created = await scimClient(l.express, l.token).post("/Users", userBody("seam@example.com")).expect(201);
+    const res = await scim.patch(`/Users/${created.body.id}`, ops({ op: "replace", value: { active: false } })).expect(200);
+    expect(res.body.active).toBe(false);
+    expect(res.headers.etag).toBe('W/"2"');
+    const stored = await request(l.express).get(`${SCIM_PATH}/Users/${created.body.id}`).set("Authorization", `Bearer ${l.token}`).expect(200);
+    expect(stored.body.active).toBe(false);
+    expect(l.fellBack).toEqual([]);
+  });
+
+  it.each([
+    ["a gzip body", (t: request.Test) => t.set("Content-Type", SCIM_JSON).set("Content-Encoding", "gzip").send(Buffer.from("not really gzip"))],
+    ["another charset", (t: request.Test) => t.set("Content-Type", "application/scim+json; charset=latin1").send("{}")],
+    ["another media type", (t: request.Test) => t.set("Content-Type", "text/plain").send("{}")],
+    ["a body over the limit", (t: request.Test) => t.set("Content-Type", SCIM_JSON).send(JSON.stringify({ pad: "x".repeat(1024 * 1024) }))],
+  ])("hands a PATCH with %s to the express app", async (_name, shape) => {
+    l.fellBack.length = 0;
+    const res = await shape(request(l.fast).patch(`${SCIM_PATH}/Users/${twins.fast.id}`).set("Authorization", `Bearer ${l.token}`));
+    expect(l.fellBack).toHaveLength(1);
+    expect([400, 413, 415]).toContain(res.status);
+  });
+
+  it("hands a PATCH of an encoded id to the express app", async () => {
+    l.fellBack.length = 0;
+    await request(l.fast).patch(`${SCIM_PATH}/Users/%7Bweird%7D`).set("Authorization", `Bearer ${l.token}`).set("Content-Type", SCIM_JSON).send("{}");
+    expect(l.fellBack).toEqual([`PATCH ${SCIM_PATH}/Users/%7Bweird%7D`]);
+  });
+});
