@@ -45,7 +45,7 @@ const jsonLine = winston.format((info) => {
     (info as unknown as Record<symbol, string>)[MESSAGE] = JSON.stringify(info);
     return info;
   } catch {
-    return fallbackJson.transform(info);
+    return fallbackJson.transform(info, fallbackJson.options ?? {});
   }
 });
 
