@@ -39,6 +39,10 @@ let handlersRegistered = false;
  * attributes), then our list, search and PATCH routes, then scimmy-routers for the rest
  * (discovery, GET by id, POST, PUT, DELETE, Bulk). Resources are declared before scimmy-routers
  * is constructed, and SCIMMY.Config is set after it (scimmy-facts.md §9).
+ *
+ * The list lookups and single-resource PATCHes usually arrive by the fast lane instead
+ * (src/http/scim-fast-lane.ts), which runs the same functions without express: a middleware added
+ * here must be added there too, or the lane must hand its requests to this router.
  */
 export function scimRouter(deps: ScimRouterDeps): express.Router {
   declareSchemas();
