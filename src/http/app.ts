@@ -33,12 +33,12 @@ export type AppDeps = ScimRouterDeps & { engine?: AppEngine };
 
 /**
  * The bridge's request listener: the IdPs' list lookups on the fast lane (scim-fast-lane.ts),
- * everything else on the express app.
+ * everything else on `app` (Default: the express app of these deps).
  */
-export function createHandler(deps: AppDeps): RequestListener {
+export function createHandler(deps: AppDeps, app: express.Express = createApp(deps)): RequestListener {
   const { db, authenticator, recorder, limits, publicUrl } = deps;
   const log = deps.log.child({ module: "scim" });
-  return scimFastLane({ db, log, authenticator, recorder, limits, publicUrl, httpLog: deps.log.child({ module: "http" }), scimPath: SCIM_PATH }, createApp(deps));
+  return scimFastLane({ db, log, authenticator, recorder, limits, publicUrl, httpLog: deps.log.child({ module: "http" }), scimPath: SCIM_PATH }, app);
 }
 
 /** The HTTP surfaces: /scim/v2 for IdPs, /admin/api for people, /healthz and /readyz for orchestrators. */

@@ -90,7 +90,7 @@ describe("admin API roles", () => {
   });
 
   it("describes exactly the routes the admin routers serve", () => {
-    const appRouter = (h.app as unknown as { router: { stack: Layer[] } }).router;
+    const appRouter = (h.expressApp as unknown as { router: { stack: Layer[] } }).router;
     const admin = appRouter.stack.filter((l) => l.handle?.stack && servedRoutes(l.handle.stack).some((r) => r.includes("/whoami")));
     expect(admin).toHaveLength(1);
     const served = servedRoutes(admin[0]!.handle!.stack!).filter((r) => r !== "get /openapi.json");

@@ -1,6 +1,7 @@
 import type { RequestListener } from "node:http";
+import type express from "express";
 import request from "supertest";
-import { createHandler, type AppEngine } from "../../src/http/app.js";
+import { createApp, createHandler, type AppDeps, type AppEngine } from "../../src/http/app.js";
 import { silentLogger, type Logger } from "../../src/log.js";
 import { createScimAuthenticator } from "../../src/scim/auth.js";
 import { changeRecorders, memoryRecorder, type ChangeRecorder, type ScimChange } from "../../src/scim/changes.js";
@@ -21,6 +22,8 @@ export interface ScimHarness {
   db: Db;
   /** The bridge's request listener, as the server runs it: the SCIM fast lane, then the express app. */
   app: RequestListener;
+  /** The express app behind the fast lane, for tests that look at its routes. */
+  expressApp: express.Express;
   /** Bearer token of the connection named "acme". */
   token: string;
   connectionId: string;
@@ -73,7 +76,7 @@ export async function scimHarness(options: HarnessOptions = {}): Promise<ScimHar
   const { token: adminToken } = await createAdminToken(db, { name: "test-admin", role: "admin" });
   const authenticator = createScimAuthenticator(db, log);
   const recorders = [recorder, ...(options.recorders ?? [])];
-  const app = createHandler({
+  const deps: AppDeps = {
     db,
     log,
     authenticator,
@@ -81,11 +84,14 @@ export async function scimHarness(options: HarnessOptions = {}): Promise<ScimHar
     limits: { maxResults: 1000, bulkMaxOperations: 100, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 },
     publicUrl: "https://bridge.test",
     ...(options.engine ? { engine: options.engine } : {}),
-  });
+  };
+  const expressApp = createApp(deps);
+  const app = createHandler(deps, expressApp);
   let others = 0;
   return {
     db,
     app,
+    expressApp,
     token,
     connectionId: connection.id,
     adminToken,
