@@ -1,6 +1,7 @@
 import type { RequestListener } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { adminRouter } from "../admin/router.js";
+import { requestBase } from "../scim/edge.js";
 import { scimRouter, type ScimRouterDeps } from "../scim/router.js";
 import { migrationStatus } from "../storage/migrate.js";
 import { requestLog } from "./request-log.js";
@@ -32,8 +33,8 @@ export interface AppEngine {
 export type AppDeps = ScimRouterDeps & { engine?: AppEngine };
 
 /**
- * The bridge's request listener: the IdPs' list lookups on the fast lane (scim-fast-lane.ts),
- * everything else on `app` (Default: the express app of these deps).
+ * The bridge's request listener: the IdPs' list lookups and single-resource PATCHes on the fast
+ * lane (scim-fast-lane.ts), everything else on `app` (Default: the express app of these deps).
  */
 export function createHandler(deps: AppDeps, app: express.Express = createApp(deps)): RequestListener {
   const { db, authenticator, recorder, limits, publicUrl } = deps;
@@ -49,7 +50,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set("query parser", "simple"); // filters are strings, never nested objects
   app.use(requestLog(deps.log.child({ module: "http" })));
 
-  const baseOf = (req: Request) => deps.publicUrl ?? `${req.protocol}://${req.get("host") ?? "localhost"}`;
+  const baseOf = (req: Request) => requestBase(deps.publicUrl, req);
   app.use(SCIM_PATH, scimRouter({ ...deps, log: deps.log.child({ module: "scim" }) }));
   app.use("/admin/api", adminRouter({ db: deps.db, log: deps.log.child({ module: "admin" }), scimUrl: (req) => baseOf(req) + SCIM_PATH,
     onCredentialsChanged: () => deps.authenticator.forget(),

@@ -15,11 +15,10 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { parse as parseQuery } from "node:querystring";
-import type { TLSSocket } from "node:tls";
 import type { Logger } from "../log.js";
 import type { AnswerHeaders } from "../scim/context.js";
 import { groupDefinition, normalisePatchBody, userDefinition } from "../scim/dialect.js";
-import { authenticateScim, bodyRefusal, isRefusal, scimFailure, useBasepath, type ScimEdgeDeps } from "../scim/edge.js";
+import { authenticateScim, bodyRefusal, isRefusal, requestBase, requestHead, scimFailure, useBasepath, type ScimEdgeDeps } from "../scim/edge.js";
 import { listResources, type ListLimits } from "../scim/lists.js";
 import { patcher } from "../scim/patch-route.js";
 import { logWhenFinished } from "./request-log.js";
@@ -73,20 +72,15 @@ export function scimFastLane(deps: ScimFastLaneDeps, fallback: RequestListener):
       scimId: answer.locals.scimId as string | undefined,
       queryKeys: () => Object.keys(query),
     }));
-    const protocol = (req.socket as TLSSocket).encrypted ? "https" : "http";
-    useBasepath((deps.publicUrl ?? `${protocol}://${req.headers.host ?? "localhost"}`) + deps.scimPath);
+    useBasepath(requestBase(deps.publicUrl, req) + deps.scimPath);
     return answer;
-  }
-
-  function head(req: IncomingMessage, query: Record<string, unknown>) {
-    return { authorization: req.headers.authorization, ifMatch: req.headers["if-match"], query };
   }
 
   async function list(kind: Kind, search: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const query = parseQuery(search) as Record<string, unknown>;
     const answer = begin(req, res, query);
     try {
-      const outcome = await authenticateScim(deps, head(req, query), answer);
+      const outcome = await authenticateScim(deps, requestHead(req, query), answer);
       if (isRefusal(outcome)) return send(res, outcome.status, outcome.body, outcome.headers);
       send(res, 200, await listResources(kind, query, outcome, deps.limits));
     } catch (error) {
@@ -105,7 +99,7 @@ export function scimFastLane(deps: ScimFastLaneDeps, fallback: RequestListener):
         const refusal = bodyRefusal({ type: "entity.parse.failed" }, deps.limits.maxBodyBytes)!;
         return send(res, refusal.status, refusal.body);
       }
-      const outcome = await authenticateScim(deps, head(req, query), answer);
+      const outcome = await authenticateScim(deps, requestHead(req, query), answer);
       if (isRefusal(outcome)) return send(res, outcome.status, outcome.body, outcome.headers);
       const body = normalisePatchBody(kind === "User" ? userDefinition() : groupDefinition(), parsed.value);
       const result = await patchers[kind](id, body, query, outcome);

@@ -3,6 +3,8 @@
  * it (the express router in router.ts, or the fast lane in src/http/scim-fast-lane.ts):
  * authentication into a context, the resources' base path, and the rendering of failures.
  */
+import type { IncomingMessage } from "node:http";
+import type { TLSSocket } from "node:tls";
 import SCIMMY from "scimmy";
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
@@ -31,6 +33,19 @@ export interface ScimRequestHead {
   authorization: string | undefined;
   ifMatch: string | undefined;
   query: Record<string, unknown>;
+}
+
+/** What the edge reads of a request: its credentials, its If-Match, and its parsed query. */
+export function requestHead(req: IncomingMessage, query: Record<string, unknown>): ScimRequestHead {
+  return { authorization: req.headers.authorization, ifMatch: req.headers["if-match"], query };
+}
+
+/**
+ * The bridge's base URL as this request sees it: PUBLIC_URL, or the scheme of its socket and its
+ * Host header (what express's `req.protocol` and `req.get("host")` give without `trust proxy`).
+ */
+export function requestBase(publicUrl: string | undefined, req: IncomingMessage): string {
+  return publicUrl ?? `${(req.socket as TLSSocket).encrypted ? "https" : "http"}://${req.headers.host ?? "localhost"}`;
 }
 
 /**

@@ -11,7 +11,7 @@ import { registerGroupHandlers } from "./group-handlers.js";
 import { listResources, searchAll, type ListParams } from "./lists.js";
 import { resourceRoutes } from "./resource-routes.js";
 import { errorBody, scimError } from "./scim-error.js";
-import { authenticateScim, bodyRefusal, isRefusal, scimFailure, useBasepath } from "./edge.js";
+import { authenticateScim, bodyRefusal, isRefusal, requestBase, requestHead, scimFailure, useBasepath } from "./edge.js";
 import { configureServiceProvider, type ScimLimits } from "./service-provider-config.js";
 import { registerUserHandlers } from "./user-handlers.js";
 
@@ -66,13 +66,12 @@ export function scimRouter(deps: ScimRouterDeps): express.Router {
     res.status(refusal.status).type("application/scim+json").send(refusal.body);
   });
 
-  const baseUri = (req: Request) => deps.publicUrl ?? `${req.protocol}://${req.get("host") ?? "localhost"}`;
+  const baseUri = (req: Request) => requestBase(deps.publicUrl, req);
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     res.setHeader("Content-Type", "application/scim+json");
     // meta.location for our own routes (scimmy-routers sets the same for its routes)
     useBasepath(baseUri(req) + req.baseUrl);
-    const head = { authorization: req.headers.authorization, ifMatch: req.headers["if-match"], query: req.query as Record<string, unknown> };
-    const outcome = await authenticateScim(deps, head, res);
+    const outcome = await authenticateScim(deps, requestHead(req, req.query as Record<string, unknown>), res);
     if (isRefusal(outcome)) {
       for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
       return void res.status(outcome.status).type("application/scim+json").send(outcome.body);

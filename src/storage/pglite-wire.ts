@@ -21,7 +21,6 @@ export interface WireResult {
   rows: Record<string, unknown>[];
   /** The count in the statement's command tag (`SELECT 3`, `UPDATE 1`); absent for `BEGIN` and the like. */
   rowCount?: number;
-  command: string;
 }
 
 type Parse = (value: string, typeId: number) => unknown;
@@ -54,7 +53,7 @@ export async function execWire(database: PGlite, sql: string): Promise<WireResul
       case "commandComplete": {
         const tag = (message as CommandCompleteMessage).text;
         const count = Number.parseInt(tag.slice(tag.lastIndexOf(" ") + 1), 10);
-        results.push({ rows, command: tag.split(" ")[0] ?? tag, ...(Number.isNaN(count) ? {} : { rowCount: count }) });
+        results.push({ rows, ...(Number.isNaN(count) ? {} : { rowCount: count }) });
         rows = [];
         columns = [];
         break;
